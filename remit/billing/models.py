@@ -1,0 +1,130 @@
+import datetime
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from remit.accounts.models import Organization
+from remit.core.money import ZERO, to_money
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    DUE = "due", "Due"
+    OVERDUE = "overdue", "Overdue"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+    PAYMENT_PENDING = "payment_pending", "Payment pending"
+
+
+def invoice_status(
+    *,
+    state: str,
+    amount_due: Decimal,
+    due_date: datetime.date,
+    today: datetime.date,
+    payment_pending: bool = False,
+) -> InvoiceStatus:
+    """What the client sees. Void beats everything; a payment in flight (an eCheck waiting to
+    settle, or a card payment being confirmed) shows as pending; then Paid when nothing is due,
+    Overdue once the due date has passed in the provider's time zone, Due otherwise."""
+    if state == Invoice.State.VOID:
+        return InvoiceStatus.VOID
+    if state == Invoice.State.DRAFT:
+        return InvoiceStatus.DRAFT
+    if amount_due <= ZERO:
+        return InvoiceStatus.PAID
+    if payment_pending:
+        return InvoiceStatus.PAYMENT_PENDING
+    if due_date < today:
+        return InvoiceStatus.OVERDUE
+    return InvoiceStatus.DUE
+
+
+class Invoice(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        VOID = "void", "Void"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField("Invoice Number", max_length=40, unique=True)
+    state = models.CharField(max_length=8, choices=State, default=State.ISSUED)
+    invoice_date = models.DateField("Invoice Date")
+    due_date = models.DateField("Date Due")
+    terms = models.CharField(max_length=60, default="Net 30")
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(**MONEY)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    amount_due = models.GeneratedField(
+        expression=F("total") - F("amount_paid"),
+        output_field=models.DecimalField(**MONEY),
+        db_persist=True,
+    )
+    memo = models.TextField(blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-invoice_date", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-invoice_date", "-id"], name="invoice_org_date"),
+            models.Index(fields=["organization", "amount_due"], name="invoice_org_amount_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_sum"),
+            models.CheckConstraint(condition=Q(subtotal__gte=0, tax__gte=0), name="invoice_amounts_nonneg"),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_paid__lte=F("total")), name="invoice_paid_within_total"
+            ),
+            models.CheckConstraint(condition=Q(due_date__gte=F("invoice_date")), name="invoice_due_after_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+    def status_on(self, today: datetime.date) -> InvoiceStatus:
+        return invoice_status(
+            state=self.state,
+            amount_due=self.total - self.amount_paid,
+            due_date=self.due_date,
+            today=today,
+            payment_pending=getattr(self, "payment_pending", False),
+        )
+
+    @property
+    def status(self) -> InvoiceStatus:
+        """Status today in the active time zone (the provider's, set by ProviderMiddleware)."""
+        return self.status_on(timezone.localdate())
+
+    @property
+    def balance(self) -> Decimal:
+        """total − amount paid, computed in Python (amount_due is only fresh after a reload)."""
+        return to_money(self.total - self.amount_paid)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("1.00"))
+    unit_price = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @staticmethod
+    def amount_for(quantity: Decimal, unit_price: Decimal) -> Decimal:
+        return to_money(quantity * unit_price)

@@ -1,0 +1,73 @@
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name (e.g. America/New_York).")
+
+
+class PaymentOptions(models.TextChoices):
+    BOTH = "both", "Credit card and eCheck"
+    CARD = "card", "Credit card only"
+    ECHECK = "echeck", "eCheck only"
+
+
+class Provider(models.Model):
+    """The managed service provider running this deployment. Exactly one row (pk=1)."""
+
+    name = models.CharField(max_length=200, default="Your Service Provider")
+    country = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Use the two-letter country code, e.g. US.")],
+        help_text="Where the provider is based (ISO 3166 alpha-2).",
+    )
+    internal_currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter currency code, e.g. USD.")],
+    )
+    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    payment_options = models.CharField(max_length=8, choices=PaymentOptions, default=PaymentOptions.BOTH)
+    support_email = models.EmailField(blank=True)
+    support_phone = models.CharField(max_length=40, blank=True)
+    # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.
+    gateway_url = models.URLField(blank=True)
+    gateway_security_key = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="provider_singleton")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "Provider":
+        provider, _ = cls.objects.get_or_create(pk=1)
+        return provider
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def online_payments_available(self) -> bool:
+        """Payment processing is only available to providers based in the US who use USD."""
+        return self.country == "US" and self.internal_currency == "USD"
+
+    @property
+    def offers_card(self) -> bool:
+        return self.payment_options in (PaymentOptions.BOTH, PaymentOptions.CARD)
+
+    @property
+    def offers_echeck(self) -> bool:
+        return self.payment_options in (PaymentOptions.BOTH, PaymentOptions.ECHECK)
