@@ -1,7 +1,78 @@
+"""The client's pages: Home, Reports > Invoices, an invoice and its PDF."""
+
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from remit.billing import selectors
+from remit.billing.access import get_invoice_for, invoices_for
+from remit.billing.pdf import invoice_pdf as render_invoice_pdf
+from remit.portal.forms import InvoiceFilterForm
+
+INVOICES_PER_PAGE = 50
 
 
+@require_GET
 @login_required
 def home(request):
-    return render(request, "portal/home.html", {})
+    context = {"nav": "home"}
+    if request.user.can_view_financials:
+        invoices = invoices_for(request.user)
+        context.update(
+            recent_invoices=selectors.recent_invoices(invoices),
+            summary=selectors.balance_summary(invoices, timezone.localdate()),
+        )
+    return render(request, "portal/home.html", context)
+
+
+@require_GET
+@login_required
+def invoice_list(request):
+    """Reports > Invoices: newest first, filter by date range, "Show paid", sort, 50 a page."""
+    invoices = invoices_for(request.user)
+    form = InvoiceFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    rows = selectors.invoice_list(
+        invoices,
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        show_paid=bool(filters.get("show_paid")),
+        ordering=form.ordering()
+        if form.is_bound
+        else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT],
+    )
+    page = Paginator(rows, INVOICES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/invoice_list.html",
+        {
+            "nav": "reports",
+            "form": form,
+            "page": page,
+            "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
+        },
+    )
+
+
+@require_GET
+@login_required
+def invoice_detail(request, pk: int):
+    invoice = get_invoice_for(request.user, pk)
+    return render(
+        request,
+        "portal/invoice_detail.html",
+        {"nav": "reports", "invoice": invoice, "lines": list(invoice.lines.all()), "payments": []},
+    )
+
+
+@require_GET
+@login_required
+def invoice_pdf(request, pk: int):
+    invoice = get_invoice_for(request.user, pk)
+    pdf = render_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
+    return response

@@ -1,0 +1,24 @@
+"""The one way any view, API call or job finds invoices on behalf of a client user.
+
+An invoice the user may not see is simply not found (404): it belongs to another organization, it is
+still a draft, or the user's security level lacks "View invoices and financial data"."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from remit.billing.models import Invoice
+
+
+def invoices_for(user) -> QuerySet[Invoice]:
+    if not (user.is_authenticated and user.is_active and user.can_view_financials):
+        raise Http404("No invoices here.")
+    return Invoice.objects.filter(organization_id=user.organization_id).exclude(
+        state=Invoice.State.DRAFT
+    )
+
+
+def get_invoice_for(user, pk: int | str) -> Invoice:
+    try:
+        return invoices_for(user).get(pk=int(pk))
+    except (Invoice.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such invoice.") from None

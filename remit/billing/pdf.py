@@ -1,0 +1,155 @@
+"""Invoice PDFs, drawn with fpdf2 (pure Python, no system packages)."""
+
+from __future__ import annotations
+
+import datetime
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from remit.billing.models import Invoice
+from remit.core.models import Provider
+from remit.core.money import format_money
+
+INK = (29, 36, 51)
+MUTED = (91, 100, 117)
+RULE = (223, 227, 234)
+
+
+def _latin1(text: str) -> str:
+    """fpdf2's core fonts are Latin-1; replace anything else rather than fail."""
+    return str(text).replace("\u2022", "*").encode("latin-1", "replace").decode("latin-1")
+
+
+def _date(value: datetime.date) -> str:
+    return value.strftime("%b %-d, %Y")
+
+
+class _InvoicePDF(FPDF):
+    def __init__(self, footer_text: str):
+        super().__init__(format="Letter", unit="pt")
+        self.footer_text = footer_text
+        self.set_margins(54, 54, 54)
+        self.set_auto_page_break(auto=True, margin=64)
+
+    def footer(self) -> None:
+        self.set_y(-44)
+        self.set_font("Helvetica", size=8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 10, _latin1(self.footer_text), align="L")
+        self.cell(0, 10, f"Page {self.page_no()} of {{nb}}", align="R")
+
+
+def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -> bytes:
+    lines = list(invoice.lines.all())
+    currency = invoice.currency
+    contact = " / ".join(x for x in (provider.support_email, provider.support_phone) if x)
+    pdf = _InvoicePDF(footer_text=f"{provider.name}{' - ' + contact if contact else ''}")
+    pdf.set_title(f"Invoice {invoice.number}")
+    pdf.set_author(provider.name)
+    pdf.set_creator("Remit")
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    # Heading: provider on the left, INVOICE and its number on the right.
+    pdf.set_text_color(*INK)
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(width / 2, 22, _latin1(provider.name))
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.cell(width / 2, 22, "INVOICE", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_text_color(*MUTED)
+    pdf.cell(width / 2, 14, _latin1(contact))
+    pdf.cell(width / 2, 14, _latin1(invoice.number), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(18)
+
+    # Bill to and the facts.
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(width / 2, 12, "BILL TO")
+    facts = [
+        ("Invoice Date", _date(invoice.invoice_date)),
+        ("Date Due", _date(invoice.due_date)),
+        ("Terms", invoice.terms),
+        ("Status", invoice.status_on(today).label),
+    ]
+    pdf.set_xy(pdf.l_margin + width / 2, pdf.get_y())
+    y_facts = pdf.get_y()
+    pdf.ln(12)
+    pdf.set_font("Helvetica", size=11)
+    pdf.set_text_color(*INK)
+    pdf.cell(width / 2, 14, _latin1(invoice.organization.name))
+    pdf.set_y(y_facts)
+    for label, value in facts:
+        pdf.set_x(pdf.l_margin + width / 2)
+        pdf.set_font("Helvetica", size=9)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(width / 4, 14, label)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.set_text_color(*INK)
+        pdf.cell(width / 4, 14, _latin1(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(16)
+
+    # Line items.
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_draw_color(*RULE)
+    with pdf.table(
+        col_widths=(52, 12, 18, 18),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=16,
+        borders_layout="HORIZONTAL_LINES",
+        headings_style=None,
+    ) as table:
+        heading = table.row()
+        for title in ("Description", "Quantity", "Unit Price", "Amount"):
+            heading.cell(title)
+        for line in lines:
+            row = table.row()
+            row.cell(_latin1(line.description))
+            row.cell(f"{line.quantity.normalize():f}")
+            row.cell(format_money(line.unit_price, currency))
+            row.cell(format_money(line.amount, currency))
+    pdf.ln(10)
+
+    # Totals, right-aligned.
+    totals = [
+        ("Subtotal", invoice.subtotal),
+        ("Tax", invoice.tax),
+        ("Total", invoice.total),
+        ("Amount Paid", invoice.amount_paid),
+    ]
+    for label, amount in totals:
+        pdf.set_x(pdf.l_margin + width * 0.55)
+        pdf.set_font("Helvetica", size=10)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(width * 0.25, 16, label)
+        pdf.set_text_color(*INK)
+        pdf.cell(
+            width * 0.20,
+            16,
+            format_money(amount, currency),
+            align="R",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+    pdf.set_x(pdf.l_margin + width * 0.55)
+    pdf.set_draw_color(*INK)
+    pdf.line(pdf.get_x(), pdf.get_y() + 2, pdf.l_margin + width, pdf.get_y() + 2)
+    pdf.ln(6)
+    pdf.set_x(pdf.l_margin + width * 0.55)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(width * 0.25, 18, "Amount Due")
+    pdf.cell(
+        width * 0.20,
+        18,
+        format_money(invoice.total - invoice.amount_paid, currency),
+        align="R",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    if invoice.memo:
+        pdf.ln(16)
+        pdf.set_font("Helvetica", size=9)
+        pdf.set_text_color(*MUTED)
+        pdf.multi_cell(width, 12, _latin1(invoice.memo))
+    return bytes(pdf.output())

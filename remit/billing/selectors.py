@@ -1,0 +1,51 @@
+"""Reads of invoices for pages and reports. Each takes a queryset already limited by
+`remit.billing.access.invoices_for`, so access is decided in one place."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from remit.billing.models import Invoice
+from remit.core.money import ZERO
+
+
+def open_invoices(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Issued and not fully paid."""
+    return invoices.filter(state=Invoice.State.ISSUED, amount_due__gt=0)
+
+
+def invoice_list(
+    invoices: QuerySet[Invoice],
+    *,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    show_paid: bool = False,
+    ordering: tuple[str, ...] = ("-invoice_date", "-id"),
+) -> QuerySet[Invoice]:
+    if not show_paid:
+        invoices = open_invoices(invoices)
+    if date_from:
+        invoices = invoices.filter(invoice_date__gte=date_from)
+    if date_to:
+        invoices = invoices.filter(invoice_date__lte=date_to)
+    return invoices.order_by(*ordering)
+
+
+def recent_invoices(invoices: QuerySet[Invoice], limit: int = 5) -> list[Invoice]:
+    return list(invoices.order_by("-invoice_date", "-id")[:limit])
+
+
+def balance_summary(invoices: QuerySet[Invoice], today: datetime.date) -> dict[str, Decimal | int]:
+    """Total due, of which overdue, and how many invoices are open — one query."""
+    open_ = open_invoices(invoices)
+    overdue = Q(due_date__lt=today)
+    money = DecimalField(max_digits=14, decimal_places=2)
+    totals = open_.aggregate(
+        due=Coalesce(Sum("amount_due"), Value(ZERO), output_field=money),
+        overdue=Coalesce(Sum("amount_due", filter=overdue), Value(ZERO), output_field=money),
+        open_count=Count("id"),
+        overdue_count=Count("id", filter=overdue),
+    )
+    return totals
