@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 
 from remit.core.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE, STAFF
 
-DEMO_GATEWAY_KEY = "remit-demo-sandbox-key"  # noqa: S105 - the local sandbox's key, not a secret
+DEMO_GATEWAY_KEY = "remit-demo-sandbox-key"
 
 
 def _interrupt(signum, frame):
@@ -95,6 +95,8 @@ class Command(BaseCommand):
         for email, _first, _last, org_name, level in PEOPLE:
             out.write(f"  {email:<28} {level:<8} {org_name}")
         out.write(f"  {STAFF[0]:<28} provider staff: http://127.0.0.1:{port}/backoffice/")
-        out.write(f"Sandbox gateway: http://127.0.0.1:{gateway_port}/ (test card 4111 1111 1111 1111)")
+        out.write(
+            f"Sandbox gateway: http://127.0.0.1:{gateway_port}/ (test card 4111 1111 1111 1111)"
+        )
         out.write("Receipts and password-reset emails are printed here. Press Ctrl+C to stop.")
         out.write("")
