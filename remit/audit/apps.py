@@ -5,3 +5,6 @@ class AuditConfig(AppConfig):
     name = "remit.audit"
     label = "audit"
     verbose_name = "Audit log"
+
+    def ready(self) -> None:
+        from remit.audit import signals  # noqa: F401

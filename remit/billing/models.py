@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from remit.accounts.models import Organization
@@ -63,8 +64,9 @@ class Invoice(models.Model):
     tax = models.DecimalField(**MONEY, default=ZERO)
     total = models.DecimalField(**MONEY)
     amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    # Rounded so that SQLite, which keeps decimals as binary floats, stores exact cents too.
     amount_due = models.GeneratedField(
-        expression=F("total") - F("amount_paid"),
+        expression=Round(F("total") - F("amount_paid"), 2),
         output_field=models.DecimalField(**MONEY),
         db_persist=True,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 
 from remit.billing.models import Invoice
@@ -98,7 +98,7 @@ def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
         line_height=16,
         borders_layout="HORIZONTAL_LINES",
-        headings_style=None,
+        headings_style=FontFace(emphasis="BOLD", color=MUTED),
     ) as table:
         heading = table.row()
         for title in ("Description", "Quantity", "Unit Price", "Amount"):
