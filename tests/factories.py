@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from remit.accounts.models import Organization, SecurityLevel, User
+from remit.accounts.services import ensure_system_security_levels
 from remit.billing.models import Invoice
 from remit.billing.services import LineSpec, invoice_create
 
@@ -44,7 +45,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 def manager_of(organization: Organization, **fields) -> User:
     return UserFactory(
         organization=organization,
-        security_level=SecurityLevel.objects.get(name=SecurityLevel.MANAGER),
+        security_level=ensure_system_security_levels()[SecurityLevel.MANAGER],
         **fields,
     )
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from remit.accounts.models import Organization, SecurityLevel, User
+from remit.accounts.services import ensure_system_security_levels
 from remit.billing.models import Invoice
 from remit.billing.services import LineSpec, invoice_create
 from remit.core.models import PaymentOptions, Provider
@@ -85,7 +86,7 @@ class Command(BaseCommand):
             provider.support_phone = "(555) 010-4477"
             provider.save()
 
-        levels = {level.name: level for level in SecurityLevel.objects.all()}
+        levels = ensure_system_security_levels()
         organizations = {}
         for name, info in ORGANIZATIONS.items():
             organizations[name], _ = Organization.objects.get_or_create(
