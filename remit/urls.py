@@ -1,9 +1,11 @@
+from django.contrib import admin
 from django.urls import include, path
 
 from remit.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("backoffice/", admin.site.urls),
     path("", include("remit.accounts.urls")),
     path("", include("remit.portal.urls")),
 ]

@@ -23,13 +23,15 @@ class Provider(models.Model):
     country = models.CharField(
         max_length=2,
         default="US",
-        validators=[RegexValidator(r"^[A-Z]{2}$", "Use the two-letter country code, e.g. US.")],
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", "Use the two-letter country code, e.g. US.")],
         help_text="Where the provider is based (ISO 3166 alpha-2).",
     )
     internal_currency = models.CharField(
         max_length=3,
         default="USD",
-        validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter currency code, e.g. USD.")],
+        validators=[
+            RegexValidator(r"^[A-Za-z]{3}$", "Use the three-letter currency code, e.g. USD.")
+        ],
     )
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
@@ -52,7 +54,13 @@ class Provider(models.Model):
 
     def save(self, *args, **kwargs):
         self.pk = 1
+        self.country = self.country.upper()
+        self.internal_currency = self.internal_currency.upper()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.country = self.country.upper()
+        self.internal_currency = self.internal_currency.upper()
 
     @classmethod
     def load(cls) -> "Provider":
