@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from remit.accounts.models import Organization
@@ -82,8 +83,10 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "amount_due"], name="invoice_org_amount_due"),
         ]
         constraints = [
+            # Rounded to the cent because SQLite adds decimals as binary floats: 8487.47 + 570.22
+            # is not 9057.69 there. On PostgreSQL (numeric) the rounding changes nothing.
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_sum"
+                condition=Q(total=Round(F("subtotal") + F("tax"), 2)), name="invoice_total_sum"
             ),
             models.CheckConstraint(
                 condition=Q(subtotal__gte=0, tax__gte=0), name="invoice_amounts_nonneg"
