@@ -84,8 +84,10 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "amount_due"], name="invoice_org_amount_due"),
         ]
         constraints = [
+            # Rounded to the cent because SQLite adds decimals as binary floats: 8487.47 + 570.22
+            # is not 9057.69 there. On PostgreSQL (numeric) the rounding changes nothing.
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_sum"
+                condition=Q(total=Round(F("subtotal") + F("tax"), 2)), name="invoice_total_sum"
             ),
             models.CheckConstraint(
                 condition=Q(subtotal__gte=0, tax__gte=0), name="invoice_amounts_nonneg"
