@@ -30,7 +30,9 @@ class SecurityLevel(models.Model):
     name = models.CharField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     is_system = models.BooleanField(default=False, help_text="Created by Remit; cannot be deleted.")
-    permissions = models.ManyToManyField(PortalPermission, blank=True, related_name="security_levels")
+    permissions = models.ManyToManyField(
+        PortalPermission, blank=True, related_name="security_levels"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -46,7 +48,9 @@ class Organization(models.Model):
     external_id = models.CharField(
         max_length=100, unique=True, null=True, blank=True, help_text="The PSA's identifier."
     )
-    billing_email = models.EmailField(blank=True, help_text="Receives a copy of every payment receipt.")
+    billing_email = models.EmailField(
+        blank=True, help_text="Receives a copy of every payment receipt."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -113,7 +117,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_is_staff_or_client",
                 condition=(
                     models.Q(is_staff=True, organization__isnull=True, security_level__isnull=True)
-                    | models.Q(is_staff=False, organization__isnull=False, security_level__isnull=False)
+                    | models.Q(
+                        is_staff=False, organization__isnull=False, security_level__isnull=False
+                    )
                 ),
             ),
         ]

@@ -15,7 +15,9 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(max_length=200, blank=True, help_text="Email, integration or 'system'.")
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="Email, integration or 'system'."
+    )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     outcome = models.CharField(max_length=8, choices=Outcome, default=Outcome.SUCCESS)

@@ -50,7 +50,9 @@ class Invoice(models.Model):
         ISSUED = "issued", "Issued"
         VOID = "void", "Void"
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="invoices")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="invoices"
+    )
     number = models.CharField("Invoice Number", max_length=40, unique=True)
     state = models.CharField(max_length=8, choices=State, default=State.ISSUED)
     invoice_date = models.DateField("Invoice Date")
@@ -80,12 +82,19 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "amount_due"], name="invoice_org_amount_due"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_sum"),
-            models.CheckConstraint(condition=Q(subtotal__gte=0, tax__gte=0), name="invoice_amounts_nonneg"),
             models.CheckConstraint(
-                condition=Q(amount_paid__gte=0, amount_paid__lte=F("total")), name="invoice_paid_within_total"
+                condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_sum"
             ),
-            models.CheckConstraint(condition=Q(due_date__gte=F("invoice_date")), name="invoice_due_after_date"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0, tax__gte=0), name="invoice_amounts_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_paid__lte=F("total")),
+                name="invoice_paid_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("invoice_date")), name="invoice_due_after_date"
+            ),
         ]
 
     def __str__(self) -> str:

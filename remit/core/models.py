@@ -31,8 +31,12 @@ class Provider(models.Model):
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter currency code, e.g. USD.")],
     )
-    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
-    payment_options = models.CharField(max_length=8, choices=PaymentOptions, default=PaymentOptions.BOTH)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+    payment_options = models.CharField(
+        max_length=8, choices=PaymentOptions, default=PaymentOptions.BOTH
+    )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=40, blank=True)
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.

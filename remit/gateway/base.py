@@ -1,8 +1,8 @@
 """What Remit needs from a payment gateway, and the typed values that cross that boundary.
 
-Remit never keeps card or bank account numbers. `Card` and `BankAccount` exist only in memory, on the
-way from the payment form to the gateway; their `repr` is masked so that a traceback or a log line
-cannot carry them. Everything a gateway answers comes back as an immutable `GatewayResult`.
+Remit never keeps card or bank account numbers. `Card` and `BankAccount` exist only in memory,
+on the way from the payment form to the gateway; their `repr` is masked so that a traceback or a
+log line cannot carry them. Everything a gateway answers comes back as an immutable `GatewayResult`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Card:
 
 @dataclass(frozen=True, slots=True)
 class BankAccount:
-    """A bank account as typed by the payer. Lives in memory only; never logged, stored or queued."""
+    """A bank account as typed by the payer. In memory only; never logged, stored or queued."""
 
     routing_number: str
     account_number: str
@@ -144,7 +144,9 @@ class GatewayResult:
     @property
     def is_duplicate(self) -> bool:
         """The gateway's own duplicate check fired: 'go and look', not 'failed'."""
-        return self.outcome == Outcome.ERROR and self.response_text.lower().startswith("duplicate transaction")
+        return self.outcome == Outcome.ERROR and self.response_text.lower().startswith(
+            "duplicate transaction"
+        )
 
 
 class Condition(enum.StrEnum):
@@ -243,13 +245,22 @@ class Gateway(Protocol):
 
     def vault_delete(self, *, vault_id: str) -> GatewayResult: ...
 
-    def void(self, *, transaction_id: str, kind: PaymentKind, order_id: str = "") -> GatewayResult: ...
-
-    def refund(
-        self, *, transaction_id: str, kind: PaymentKind, amount: Decimal | None = None, order_id: str = ""
+    def void(
+        self, *, transaction_id: str, kind: PaymentKind, order_id: str = ""
     ) -> GatewayResult: ...
 
-    def validate(self, *, card: Card, billing: Billing | None = None, order_id: str = "") -> GatewayResult: ...
+    def refund(
+        self,
+        *,
+        transaction_id: str,
+        kind: PaymentKind,
+        amount: Decimal | None = None,
+        order_id: str = "",
+    ) -> GatewayResult: ...
+
+    def validate(
+        self, *, card: Card, billing: Billing | None = None, order_id: str = ""
+    ) -> GatewayResult: ...
 
     def query(self, *, order_id: str = "", transaction_id: str = "") -> list[GatewayTransaction]:
         """Raises GatewayLookupError when the gateway cannot be read."""
