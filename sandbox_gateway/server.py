@@ -21,7 +21,7 @@ from sandbox_gateway.engine import Sandbox, format_answer
 FAULT_MODES = ("timeout", "drop_after_approve", "http_500", "garbage")
 DEFAULT_FAULT_DELAY = 35.0  # past Remit's default 30 s read timeout
 MAX_BODY = 256 * 1024
-GARBAGE = b"\x1f\x8b\x00<html><body>502 Bad Gateway</body></html>\xff\xfe{response=?}"
+GARBAGE = b"\x1f\x8b\x00<html><body>502 Bad Gateway</body></html>\xff\xfe"
 FAULT_FIELD = "merchant_defined_field_20"
 _LONG_NUMBER = re.compile(r"\d[\d -]{10,}\d")
 
@@ -101,6 +101,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "SandboxGateway/1.0"
     sys_version = ""
     timeout = 60  # idle keep-alive connections are closed after this
+    disable_nagle_algorithm = True  # headers and body leave at once, no 40 ms delayed-ACK stall
     server: SandboxServer
 
     # -- routing --
