@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from sandbox_gateway.engine import Sandbox
@@ -69,7 +70,8 @@ def run(options: argparse.Namespace) -> None:
     def stop(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
     print(f"Sandbox gateway (NMI protocol) listening on http://{host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -872,7 +872,9 @@ class Sandbox:
                 args.extend(items)
 
         any_of("transaction_id", form.get("transaction_id", ""))
-        any_of("order_id", form.get("order_id", ""))
+        if form.get("order_id", ""):
+            where.append("order_id = ?")
+            args.append(form["order_id"])
         any_of("condition", form.get("condition", "").lower())
         any_of("kind", form.get("transaction_type", "").lower())
         actions = [

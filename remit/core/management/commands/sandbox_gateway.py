@@ -3,6 +3,8 @@
 A thin wrapper: the sandbox imports nothing from Remit, this only gives it Remit's var/ directory.
 """
 
+import argparse
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -17,11 +19,5 @@ class Command(BaseCommand):
         parser.set_defaults(db=str(settings.VAR_DIR / "sandbox-gateway.sqlite3"))
 
     def handle(self, *args, **options):
-        option_names = ("host", "port", "db", "security_key", "settle_after", "fault")
-        names = (*option_names, "fault_delay", "quiet")
-        run(_Options(**{name: options[name] for name in names}))
-
-
-class _Options:
-    def __init__(self, **values):
-        self.__dict__.update(values)
+        names = ("host", "port", "db", "security_key", "settle_after", "fault", "fault_delay")
+        run(argparse.Namespace(**{name: options[name] for name in (*names, "quiet")}))
