@@ -6,6 +6,7 @@ between sales of one test where the duplicate check would otherwise fire.
 
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -474,3 +475,15 @@ def test_one_connection_is_reused_across_calls(sandbox_gateway, gateway):
         for i in range(5):
             assert own.sale(amount=Decimal(f"{80 + i}.00"), order_id=f"r{i}", card=card()).approved
         assert len(client._transport._pool.connections) == 1
+
+
+def test_concurrent_identical_sales_are_approved_once(sandbox_gateway, gateway):
+    def attempt(i: int):
+        with httpx.Client() as client:
+            own = NmiGateway(sandbox_gateway.url, sandbox_gateway.security_key, client=client)
+            return own.sale(amount=Decimal("99.00"), order_id=f"race-{i}", card=card())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    assert sum(r.approved for r in results) == 1
+    assert sum(r.is_duplicate for r in results) == 7
