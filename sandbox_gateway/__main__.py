@@ -24,10 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=DEFAULT_DB, help="SQLite file for the vault and history")
     parser.add_argument(
         "--security-key",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="KEY",
-        help="accept this key besides NMI's public demo key (repeatable)",
+        help="accept these keys besides NMI's public demo key (repeatable)",
     )
     parser.add_argument(
         "--settle-after",
