@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS txn (
     pending_since REAL
 );
 CREATE INDEX IF NOT EXISTS txn_order ON txn (order_id);
-CREATE INDEX IF NOT EXISTS txn_dup ON txn (dup_key, created);
+CREATE INDEX IF NOT EXISTS txn_dup_amount ON txn (dup_key, amount, created);
 CREATE INDEX IF NOT EXISTS txn_pending ON txn (condition, pending_since);
 CREATE TABLE IF NOT EXISTS action (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
