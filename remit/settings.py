@@ -242,6 +242,11 @@ GATEWAY_URL = os.environ.get("GATEWAY_URL", "")
 GATEWAY_SECURITY_KEY = os.environ.get("GATEWAY_SECURITY_KEY", "")
 GATEWAY_CONNECT_TIMEOUT = float(os.environ.get("GATEWAY_CONNECT_TIMEOUT", "5"))
 GATEWAY_READ_TIMEOUT = float(os.environ.get("GATEWAY_READ_TIMEOUT", "30"))
+# The gateway refuses the same amount with the same card or account within this many seconds.
+# NMI's default is 1200; ours is lower because a client may legitimately pay two invoices of the
+# same amount with the same card minutes apart, and Remit's own attempt keys already stop double
+# submits. The gateway's check is only the last line of defence. 0 turns it off.
+GATEWAY_DUP_SECONDS = env_int("GATEWAY_DUP_SECONDS", 120)
 
 # --- Logging -------------------------------------------------------------------------------------
 LOGGING = {

@@ -132,6 +132,9 @@ class GatewayResult:
     customer_vault_id: str = ""
     action_type: str = ""  # the `type` field echoed back: sale, void, refund, validate, ...
     raw: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # False only when the connection failed before any of the request was written (refused, DNS,
+    # TLS handshake, connect timeout): then nothing can have been charged.
+    request_sent: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.raw, MappingProxyType):
@@ -140,6 +143,26 @@ class GatewayResult:
     @property
     def approved(self) -> bool:
         return self.outcome == Outcome.APPROVED
+
+    @property
+    def protocol_answer(self) -> bool:
+        """The gateway answered in its protocol: approved, declined, or refused the request.
+
+        False for UNKNOWN and for an ERROR without an answer (HTTP 5xx, an empty or unreadable body,
+        a connection that could not be opened); `response_code` is empty exactly in those cases.
+        """
+        return bool(self.response_code)
+
+    @property
+    def needs_lookup(self) -> bool:
+        """Not final: look the order up with `query(order_id=...)` before doing anything else.
+
+        True for UNKNOWN, for a duplicate refusal, and for an ERROR without a protocol answer once
+        the request went out (an HTTP 500 or a garbled body does not say whether money moved).
+        """
+        if self.outcome == Outcome.UNKNOWN or self.is_duplicate:
+            return True
+        return self.outcome == Outcome.ERROR and not self.protocol_answer and self.request_sent
 
     @property
     def is_duplicate(self) -> bool:

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test suite."""
+
+import pytest
+
+from remit.testing import SandboxGatewayProcess
+
+# Tests talk to the sandbox on loopback: a short read timeout keeps fault tests fast, yet is far
+# above what a sandbox answer takes.
+TEST_GATEWAY_READ_TIMEOUT = 5.0
+
+
+@pytest.fixture(scope="session")
+def sandbox_gateway():
+    """The sandbox gateway as a real subprocess, one per test session (per xdist worker)."""
+    with SandboxGatewayProcess() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def gateway(sandbox_gateway, settings):
+    """An NmiGateway talking to a freshly reset sandbox; Remit's settings point at it too."""
+    from remit.gateway.nmi import NmiGateway
+
+    sandbox_gateway.reset()
+    settings.GATEWAY_URL = sandbox_gateway.url
+    settings.GATEWAY_SECURITY_KEY = sandbox_gateway.security_key
+    return NmiGateway(
+        sandbox_gateway.url,
+        sandbox_gateway.security_key,
+        connect_timeout=2.0,
+        read_timeout=TEST_GATEWAY_READ_TIMEOUT,
+        dup_seconds=settings.GATEWAY_DUP_SECONDS,
+    )

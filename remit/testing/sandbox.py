@@ -1,0 +1,207 @@
+"""Run the sandbox gateway as a real subprocess for tests and benchmarks.
+
+    with SandboxGatewayProcess() as sandbox:
+        gateway = NmiGateway(sandbox.url, sandbox.security_key, ...)
+        sandbox.set_fault("timeout", delay=1.0)
+
+The process gets a temporary SQLite file and a random security key of its own, listens on a free
+port, and is stopped (and its files removed) by `stop()`. Nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from remit.gateway.base import GatewayTransaction
+from remit.gateway.nmi import parse_answer, parse_query_xml
+
+_URL_LINE = re.compile(r"listening on (http://\S+)")
+
+
+class SandboxGatewayError(RuntimeError):
+    pass
+
+
+class SandboxGatewayProcess:
+    def __init__(
+        self,
+        *,
+        security_key: str | None = None,
+        settle_after: float | None = None,
+        extra_args: tuple[str, ...] = (),
+        start_timeout: float = 15.0,
+    ) -> None:
+        self.security_key = security_key or f"sandbox-{secrets.token_hex(12)}"
+        self.settle_after = settle_after
+        self.extra_args = extra_args
+        self.start_timeout = start_timeout
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+        self._dir: str | None = None
+        self._client: httpx.Client | None = None
+
+    # -- life --
+
+    def start(self) -> SandboxGatewayProcess:
+        self._dir = tempfile.mkdtemp(prefix="remit-sandbox-")
+        command = [
+            sys.executable,
+            "-m",
+            "sandbox_gateway",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--db",
+            str(self.db_path),
+            "--security-key",
+            self.security_key,
+            *(["--settle-after", str(self.settle_after)] if self.settle_after is not None else []),
+            *self.extra_args,
+        ]
+        self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+            command,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            self.url = self._read_url()
+            self._client = httpx.Client(base_url=self.url, timeout=10.0, trust_env=False)
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_url(self) -> str:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], 0.1)
+            if ready:
+                line = self.process.stdout.readline()
+                match = _URL_LINE.search(line)
+                if match:
+                    return match.group(1)
+                if not line and self.process.poll() is not None:
+                    break
+        raise SandboxGatewayError(f"the sandbox gateway did not start: {self.log_tail()}")
+
+    def _wait_healthy(self) -> None:
+        assert self._client is not None
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            try:
+                if self._client.get("/_sandbox/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise SandboxGatewayError(f"the sandbox gateway is not healthy: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=5)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            self.process = None
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    @property
+    def db_path(self) -> Path:
+        """The sandbox's SQLite file (its -wal and -shm companions sit next to it)."""
+        assert self._dir is not None
+        return Path(self._dir) / "sandbox-gateway.sqlite3"
+
+    @property
+    def log_path(self) -> Path:
+        """Where the sandbox's stderr (its request log) goes."""
+        assert self._dir is not None
+        return Path(self._dir) / "sandbox.log"
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self._dir is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+
+    def __enter__(self) -> SandboxGatewayProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- control endpoints --
+
+    def _control(self, path: str, **fields: str) -> dict:
+        assert self._client is not None, "start() the sandbox first"
+        response = self._client.post(path, data={"security_key": self.security_key, **fields})
+        response.raise_for_status()
+        return response.json()
+
+    def set_fault(self, mode: str, count: int = 1, delay: float | None = None) -> dict:
+        """Apply `mode` (timeout, drop_after_approve, http_500, garbage, none) to the next
+        `count` transact requests; `delay` is how long the timeout fault waits."""
+        fields = {"mode": mode, "count": str(count)}
+        if delay is not None:
+            fields["delay"] = str(delay)
+        return self._control("/_sandbox/fault", **fields)
+
+    def settle(self, transaction_id: str | None = None) -> dict:
+        """Settle one pending transaction, or all; returns {"settled": [...], "returned": [...]}."""
+        fields = {"transaction_id": transaction_id} if transaction_id else {}
+        return self._control("/_sandbox/settle", **fields)
+
+    def reset(self) -> None:
+        self._control("/_sandbox/reset")
+
+    def health(self) -> dict:
+        assert self._client is not None
+        return self._client.get("/_sandbox/health").json()
+
+    # -- the protocol, raw --
+
+    def transact(self, **fields: str) -> dict[str, str]:
+        """POST transact.php with these fields (and the key); the parsed answer."""
+        assert self._client is not None
+        data = {"security_key": self.security_key, **fields}
+        return parse_answer(self._client.post("/api/transact.php", data=data).text)
+
+    def query_xml(self, **filters: str) -> str:
+        """POST query.php with these filters (order_id, transaction_id, condition, ...): the XML."""
+        assert self._client is not None
+        data = {"security_key": self.security_key, **filters}
+        return self._client.post("/api/query.php", data=data).text
+
+    def query(self, *, order_id: str = "", transaction_id: str = "") -> list[GatewayTransaction]:
+        filters = {"order_id": order_id, "transaction_id": transaction_id}
+        return parse_query_xml(self.query_xml(**{k: v for k, v in filters.items() if v}))
