@@ -35,6 +35,10 @@ lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-tools
 	$(BIN)/pip-compile -q --strip-extras --no-header --annotation-style=line -o requirements.txt requirements.in
 	$(BIN)/pip-compile -q --strip-extras --no-header --annotation-style=line -o requirements-dev.txt requirements-dev.in
+	# Keep the lock files free of this machine's package-index settings.
+	sed -i '/^--/d' requirements.txt requirements-dev.txt
+	sed -i '1i # Pinned by pip-compile from requirements.in (make lock). Install: pip install -r requirements.txt' requirements.txt
+	sed -i '1i # Pinned by pip-compile from requirements-dev.in (make lock).' requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "remit.accounts",
     "remit.billing",
     "remit.audit",
+    "remit.payments",
     "remit.portal",
 ]
 
@@ -247,6 +248,25 @@ GATEWAY_READ_TIMEOUT = float(os.environ.get("GATEWAY_READ_TIMEOUT", "30"))
 # same amount with the same card minutes apart, and Remit's own attempt keys already stop double
 # submits. The gateway's check is only the last line of defence. 0 turns it off.
 GATEWAY_DUP_SECONDS = env_int("GATEWAY_DUP_SECONDS", 120)
+
+# --- Payments ------------------------------------------------------------------------------------
+# Card-testing defence: past these counts, online payment pauses for that user / organization / IP.
+PAYMENT_LIMITS = {
+    "failures_per_user_per_hour": env_int("LIMIT_FAILURES_PER_USER_PER_HOUR", 5),
+    "failures_per_organization_per_hour": env_int("LIMIT_FAILURES_PER_ORGANIZATION_PER_HOUR", 10),
+    "failures_per_ip_per_hour": env_int("LIMIT_FAILURES_PER_IP_PER_HOUR", 10),
+    "new_methods_per_user_per_day": env_int("LIMIT_NEW_METHODS_PER_USER_PER_DAY", 5),
+    "new_methods_per_organization_per_day": env_int(
+        "LIMIT_NEW_METHODS_PER_ORGANIZATION_PER_DAY", 10
+    ),
+    "new_methods_per_ip_per_day": env_int("LIMIT_NEW_METHODS_PER_IP_PER_DAY", 10),
+}
+# A payment whose answer was lost, and which the gateway still has no record of after this many
+# seconds, was never charged: reconciliation marks it failed.
+RECONCILE_NOT_FOUND_AFTER = env_int("RECONCILE_NOT_FOUND_AFTER", 300)
+# How often the worker looks for payments to reconcile, and how long eChecks are watched for returns.
+RECONCILE_EVERY = env_int("RECONCILE_EVERY", 60)
+ECHECK_RETURN_WINDOW_DAYS = env_int("ECHECK_RETURN_WINDOW_DAYS", 60)
 
 # --- Logging -------------------------------------------------------------------------------------
 LOGGING = {

@@ -25,9 +25,15 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # Several checkouts may run their suites on one PostgreSQL server at once: give each its own
-# test database name (pytest-xdist adds a per-worker suffix to it).
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
-    import hashlib
+# test database name (pytest-xdist adds a per-worker suffix to it). On SQLite the test database is
+# a file, not shared-cache memory: the concurrency tests need real locks with a busy timeout.
+import hashlib  # noqa: E402
 
-    _checkout = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:6]  # noqa: F405, S324
+_checkout = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:6]  # noqa: F405, S324
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_checkout}.sqlite3")}  # noqa: F405
+else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_checkout}"}  # noqa: F405
+
+# Payments in tests: wait for nothing.
+RECONCILE_NOT_FOUND_AFTER = 300

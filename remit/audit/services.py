@@ -29,6 +29,7 @@ def record_event(
     obj: models.Model | None = None,
     organization=None,
     summary: str = "",
+    ip_address: str | None = None,
     **details: Any,
 ) -> AuditEvent:
     if actor is None and request is not None and getattr(request, "user", None) is not None:
@@ -40,7 +41,7 @@ def record_event(
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=actor_label,
-        ip_address=client_ip(request),
+        ip_address=client_ip(request) or ip_address,
         action=action,
         outcome=outcome,
         organization=organization,

@@ -7,14 +7,14 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from remit.billing.models import Invoice
+from remit.billing.selectors import with_payment_pending
 
 
 def invoices_for(user) -> QuerySet[Invoice]:
     if not (user.is_authenticated and user.is_active and user.can_view_financials):
         raise Http404("No invoices here.")
-    return Invoice.objects.filter(organization_id=user.organization_id).exclude(
-        state=Invoice.State.DRAFT
-    )
+    invoices = Invoice.objects.filter(organization_id=user.organization_id)
+    return with_payment_pending(invoices.exclude(state=Invoice.State.DRAFT))
 
 
 def get_invoice_for(user, pk: int | str) -> Invoice:

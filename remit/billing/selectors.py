@@ -4,11 +4,20 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from remit.billing.models import Invoice
 from remit.core.money import ZERO
+
+
+def with_payment_pending(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Annotate `payment_pending`: money is in flight (an eCheck settling, a card being confirmed),
+    so the invoice shows "Payment pending" and cannot be paid again meanwhile."""
+    from remit.payments.models import IN_FLIGHT_STATES, Payment
+
+    in_flight = Payment.objects.filter(invoice=OuterRef("pk"), state__in=IN_FLIGHT_STATES)
+    return invoices.annotate(payment_pending=Exists(in_flight))
 
 
 def open_invoices(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:

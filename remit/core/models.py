@@ -3,6 +3,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 
 def validate_time_zone(value: str) -> None:
@@ -83,3 +84,17 @@ class Provider(models.Model):
     @property
     def offers_echeck(self) -> bool:
         return self.payment_options in (PaymentOptions.BOTH, PaymentOptions.ECHECK)
+
+
+class PeriodicRun(models.Model):
+    """One row per periodic job and time slot: however many workers run, one of them enqueues it."""
+
+    name = models.CharField(max_length=60)
+    slot = models.BigIntegerField()
+    enqueued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="periodic_run_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.slot}"

@@ -1,10 +1,17 @@
 from django.urls import path
 
-from remit.portal import views
+from remit.portal import payment_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("reports/invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/pay/", payment_views.make_payment, name="make_payment"),
+    path("payment-methods/", payment_views.payment_methods, name="payment_methods"),
+    path(
+        "payment-methods/<int:pk>/remove/",
+        payment_views.payment_method_delete,
+        name="payment_method_delete",
+    ),
 ]

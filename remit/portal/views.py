@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from remit.billing import selectors
 from remit.billing.access import get_invoice_for, invoices_for
 from remit.billing.pdf import invoice_pdf as render_invoice_pdf
+from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal.forms import InvoiceFilterForm
 
 INVOICES_PER_PAGE = 50
@@ -61,10 +62,20 @@ def invoice_list(request):
 @login_required
 def invoice_detail(request, pk: int):
     invoice = get_invoice_for(request.user, pk)
+    provider = request.provider
+    unavailable = payment_unavailable_reason(provider)
+    can_pay = not (unavailable or invoice_payable_problem(invoice) or invoice.payment_pending)
     return render(
         request,
         "portal/invoice_detail.html",
-        {"nav": "reports", "invoice": invoice, "lines": list(invoice.lines.all()), "payments": []},
+        {
+            "nav": "reports",
+            "invoice": invoice,
+            "lines": list(invoice.lines.all()),
+            "payments": list(invoice.payments.select_related("payer").order_by("-created_at")),
+            "can_pay": can_pay,
+            "payment_note": unavailable if invoice_payable_problem(invoice) is None else None,
+        },
     )
 
 

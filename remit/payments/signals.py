@@ -1,0 +1,18 @@
+"""`payment_changed` is sent inside the transaction that changed a payment (or one of its refunds),
+so a listener that writes rows (webhook deliveries, say) commits or rolls back with it."""
+
+from django.dispatch import Signal
+
+# kwargs: payment, event ("payment.succeeded" | "payment.pending" | "payment.failed" |
+#          "payment.returned" | "payment.refunded" | "payment.voided"), refund (or None)
+payment_changed = Signal()
+
+EVENT_FOR_STATE = {
+    "approved": "payment.succeeded",
+    "settled": "payment.succeeded",
+    "pending": "payment.pending",
+    "declined": "payment.failed",
+    "failed": "payment.failed",
+    "returned": "payment.returned",
+    "voided": "payment.voided",
+}

@@ -1,0 +1,200 @@
+"""Make a Payment: the seed's window (a modal with htmx, a full page without JavaScript), and the
+payer's saved methods. Money moves only in remit.payments.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from remit.audit.services import client_ip
+from remit.billing.access import get_invoice_for
+from remit.core.money import format_money
+from remit.payments import authorization
+from remit.payments.access import get_payment_method_for, payment_methods_for
+from remit.payments.models import IN_FLIGHT_STATES, MethodKind, PaymentState
+from remit.payments.services import (
+    DECLINED_MESSAGE,
+    IN_FLIGHT_MESSAGE,
+    UNKNOWN_MESSAGE,
+    PaymentRefused,
+    invoice_payable_problem,
+    pay_invoice,
+    payment_method_remove,
+    payment_unavailable_reason,
+)
+from remit.portal.payment_forms import NEW_BANK, NEW_CARD, BankForm, CardForm, PayForm, saved_choice
+
+SUCCESS_STATES = (PaymentState.APPROVED, PaymentState.PENDING, PaymentState.SETTLED)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def make_payment(request, pk: int):
+    invoice = get_invoice_for(request.user, pk)
+    provider = request.provider
+    blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
+    if blocked is None and invoice.payments.filter(state__in=IN_FLIGHT_STATES).exists():
+        blocked = IN_FLIGHT_MESSAGE
+    methods = [
+        m
+        for m in payment_methods_for(request.user)
+        if (m.kind == MethodKind.CARD and provider.offers_card)
+        or (m.kind == MethodKind.ECHECK and provider.offers_echeck)
+    ]
+    form_kwargs = {
+        "methods": methods,
+        "offers_card": provider.offers_card,
+        "offers_echeck": provider.offers_echeck,
+    }
+    context = {"invoice": invoice, "methods": methods, "blocked": blocked, "nav": "reports"}
+
+    if request.method == "GET" or blocked:
+        if request.method == "POST":
+            context["error"] = blocked
+        adding = request.GET.get("add")
+        initial_method = _initial_method(methods, adding, provider)
+        context.update(
+            form=PayForm(
+                initial={
+                    "attempt_key": PayForm.new_attempt_key(),
+                    "method": initial_method,
+                    "amount": invoice.amount_due,
+                },
+                **form_kwargs,
+            ),
+            card_form=CardForm(prefix="card", initial=_billing_initial(request.user)),
+            bank_form=BankForm(prefix="bank", initial=_billing_initial(request.user)),
+            show=initial_method,
+        )
+        return _render(request, context)
+
+    form = PayForm(request.POST, **form_kwargs)
+    card_form = CardForm(request.POST, prefix="card")
+    bank_form = BankForm(request.POST, prefix="bank")
+    chosen = request.POST.get("method", "")
+    if chosen.startswith("saved:") and chosen.removeprefix("saved:") not in form.methods:
+        raise Http404("No such payment method.")  # someone else's, or removed
+    context.update(form=form, card_form=card_form, bank_form=bank_form, show=chosen)
+    if not form.is_valid():
+        return _render(request, context)
+    if form.cleaned_data["amount"] != invoice.amount_due:
+        context["error"] = (
+            f"The amount due is now {format_money(invoice.amount_due)}. Review it and confirm again."
+        )
+        context["form"] = _fresh(form, form_kwargs, amount=invoice.amount_due)
+        return _render(request, context)
+    method_form = {NEW_CARD: card_form, NEW_BANK: bank_form}.get(form.cleaned_data["method"])
+    if method_form is not None and not method_form.is_valid():
+        return _render(request, context)
+    if form.cleaned_data.get("confirmed") != "yes":
+        context["error"] = (
+            f"Please confirm the payment of {format_money(invoice.amount_due)} to {provider.name}."
+        )
+        return _render(request, context)
+
+    saved = form.saved_method
+    choice = saved_choice(saved) if saved else method_form.choice(email=request.user.email)
+    try:
+        payment = pay_invoice(
+            user=request.user,
+            invoice=invoice,
+            attempt_key=form.cleaned_data["attempt_key"],
+            choice=choice,
+            save_method=bool(method_form is not None and method_form.cleaned_data.get("save")),
+            ip_address=client_ip(request),
+        )
+    except PaymentRefused as refused:
+        context["error"] = refused.message
+        if refused.code == "attempt_key_reused":
+            context["form"] = _fresh(form, form_kwargs)
+        return _render(request, context)
+    finally:
+        del choice  # the card or account details go no further
+
+    invoice.refresh_from_db()
+    context.update(payment=payment, invoice=invoice)
+    if payment.state in SUCCESS_STATES:
+        response = _render(request, context, template="portal/payment_done.html")
+        response["HX-Trigger"] = "payment-processed"
+        return response
+    if payment.state in (PaymentState.UNKNOWN, PaymentState.PROCESSING):
+        context["pending_message"] = UNKNOWN_MESSAGE
+        response = _render(request, context, template="portal/payment_done.html")
+        response["HX-Trigger"] = "payment-processed"
+        return response
+    # Declined or failed: nothing was charged; pick another method and try again with a new key.
+    context["error"] = DECLINED_MESSAGE
+    context["form"] = _fresh(form, form_kwargs)
+    return _render(request, context)
+
+
+def _fresh(form: PayForm, form_kwargs, amount=None) -> PayForm:
+    """The same choices as the payer made, under a new attempt key."""
+    data = form.data.copy()
+    data["attempt_key"] = str(PayForm.new_attempt_key())
+    if amount is not None:
+        data["amount"] = str(amount)
+    data["confirmed"] = ""
+    fresh = PayForm(data, **form_kwargs)
+    fresh.is_valid()
+    return fresh
+
+
+def _initial_method(methods, adding: str | None, provider) -> str:
+    if adding == "card" and provider.offers_card:
+        return NEW_CARD
+    if adding == "bank" and provider.offers_echeck:
+        return NEW_BANK
+    if methods:
+        return f"saved:{methods[0].pk}"  # the one used last, or saved most recently
+    return NEW_CARD if provider.offers_card else NEW_BANK
+
+
+def _billing_initial(user) -> dict:
+    return {"first_name": user.first_name, "last_name": user.last_name, "country": "US"}
+
+
+def _render(request, context, template="portal/make_payment.html"):
+    invoice = context["invoice"]
+    provider = request.provider
+    context.setdefault("authorization_text", _authorization_preview(context, provider, invoice))
+    context["fragment"] = bool(request.htmx)
+    return render(request, template, context)
+
+
+def _authorization_preview(context, provider, invoice) -> str:
+    form = context.get("form")
+    method = None
+    if form is not None and form.is_bound and form.is_valid():
+        method = form.saved_method
+    return authorization.authorization_text(
+        provider=provider.name,
+        account=method.account_type if method else "",
+        last4=method.last4 if method else "",
+        amount=invoice.total - invoice.amount_paid,
+        invoice=invoice.number,
+    )
+
+
+@login_required
+def payment_methods(request):
+    """The payer's own saved methods; colleagues never see them."""
+    methods = payment_methods_for(request.user)
+    return render(request, "portal/payment_methods.html", {"methods": methods, "nav": "methods"})
+
+
+@login_required
+@require_POST
+def payment_method_delete(request, pk: int):
+    method = get_payment_method_for(request.user, pk)
+    try:
+        payment_method_remove(method, user=request.user, ip_address=client_ip(request))
+    except PaymentRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{method.label} was removed, from the gateway's vault too.")
+    return redirect(reverse("payment_methods"))
