@@ -217,6 +217,10 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            # Under the invoice's lock, look again: the same window may have won the race.
+            existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
+            if existing is not None:
+                return _replay(existing, invoice, choice, save_method), False
             if problem := invoice_payable_problem(locked):
                 raise PaymentRefused(problem, "not_payable")
             if Payment.objects.filter(invoice=locked, state__in=IN_FLIGHT_STATES).exists():
@@ -357,18 +361,26 @@ def record_gateway_outcome(
 ) -> Payment:
     """Phase three: one transaction that applies the gateway's answer to the payment and invoice."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("payer").get(pk=payment_id)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("payer")
+            .get(pk=payment_id)
+        )
         if payment.state not in (PaymentState.PROCESSING, PaymentState.UNKNOWN):
             logger.info("payment %s already %s; answer ignored", payment.order_id, payment.state)
             return payment
         invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
-        payment.transaction_id = result.transaction_id or payment.transaction_id
-        payment.auth_code = result.auth_code[:32]
-        payment.response_code = result.response_code[:8]
-        payment.response_text = result.response_text[:255]
-        payment.avs_response = result.avs_response[:4]
-        payment.cvv_response = result.cvv_response[:4]
-        data = {"gateway": dict(result.raw)} if result.raw else {}
+        payment.transaction_id = _clean(result.transaction_id, 64) or payment.transaction_id
+        payment.auth_code = _clean(result.auth_code, 32)
+        payment.response_code = _clean(result.response_code, 8)
+        payment.response_text = _clean(result.response_text, 255)
+        payment.avs_response = _clean(result.avs_response, 4)
+        payment.cvv_response = _clean(result.cvv_response, 4)
+        data = (
+            {"gateway": {_clean(k, 60): _clean(v, 500) for k, v in result.raw.items()}}
+            if result.raw
+            else {}
+        )
 
         if result.outcome == Outcome.APPROVED:
             to_state = (
@@ -391,7 +403,7 @@ def record_gateway_outcome(
                 invoice,
                 PaymentState.DECLINED,
                 source=source,
-                message=f"Declined: {result.response_text} ({result.response_code})",
+                message=f"Declined: {payment.response_text} ({payment.response_code})",
                 data=data,
             )
             _count_failure(payment)
@@ -401,7 +413,7 @@ def record_gateway_outcome(
                 invoice,
                 PaymentState.FAILED,
                 source=source,
-                message=f"Refused by the gateway: {result.response_text} ({result.response_code})",
+                message=f"Refused by the gateway: {payment.response_text} ({payment.response_code})",
                 data=data,
             )
             _count_failure(payment)
@@ -411,7 +423,7 @@ def record_gateway_outcome(
             why = (
                 "duplicate check fired"
                 if result.is_duplicate
-                else (result.response_text or "no answer")
+                else (payment.response_text or "no answer")
             )
             _transition(
                 payment,
@@ -440,6 +452,11 @@ def record_gateway_outcome(
             response_code=payment.response_code,
         )
     return payment
+
+
+def _clean(value, limit: int) -> str:
+    """A gateway's text as we store it: printable, bounded (a garbled answer may hold anything)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(value or ""))[:limit]
 
 
 def _approved_message(payment: Payment) -> str:
@@ -599,7 +616,11 @@ def reconcile_payment(
     sale = next((t for t in transactions if t.last_action("sale") is not None), None)
 
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("payer").get(pk=payment_id)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("payer")
+            .get(pk=payment_id)
+        )
         invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
         payment.last_checked_at = now
         payment.save(update_fields=["last_checked_at"])
@@ -872,9 +893,9 @@ def record_refund_outcome(refund_id: int, result: GatewayResult, *, acting_user=
             return refund
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
         invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
-        refund.transaction_id = result.transaction_id[:64]
-        refund.response_code = result.response_code[:8]
-        refund.response_text = result.response_text[:255]
+        refund.transaction_id = _clean(result.transaction_id, 64)
+        refund.response_code = _clean(result.response_code, 8)
+        refund.response_text = _clean(result.response_text, 255)
         if result.outcome == Outcome.APPROVED:
             refund.state = RefundState.SUCCEEDED
             refund.completed_at = timezone.now()
@@ -889,7 +910,7 @@ def record_refund_outcome(refund_id: int, result: GatewayResult, *, acting_user=
             PaymentEvent.objects.create(
                 payment=payment,
                 source="gateway",
-                message=f"{refund.get_kind_display()} refused: {result.response_text}"[:300],
+                message=f"{refund.get_kind_display()} refused: {refund.response_text}"[:300],
             )
         else:
             refund.state = RefundState.UNKNOWN

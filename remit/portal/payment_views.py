@@ -3,6 +3,8 @@ payer's saved methods. Money moves only in remit.payments.services."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -15,7 +17,7 @@ from remit.billing.access import get_invoice_for
 from remit.core.money import format_money
 from remit.payments import authorization
 from remit.payments.access import get_payment_method_for, payment_methods_for
-from remit.payments.models import IN_FLIGHT_STATES, MethodKind, PaymentState
+from remit.payments.models import IN_FLIGHT_STATES, MethodKind, Payment, PaymentState
 from remit.payments.services import (
     DECLINED_MESSAGE,
     IN_FLIGHT_MESSAGE,
@@ -29,6 +31,18 @@ from remit.payments.services import (
 from remit.portal.payment_forms import NEW_BANK, NEW_CARD, BankForm, CardForm, PayForm, saved_choice
 
 SUCCESS_STATES = (PaymentState.APPROVED, PaymentState.PENDING, PaymentState.SETTLED)
+PROCESSING_MESSAGE = (
+    "This payment is already being processed. Its result will show on the invoice in a moment; "
+    "you will not be charged twice."
+)
+
+
+def _is_replay(request, invoice) -> bool:
+    try:
+        key = uuid.UUID(request.POST.get("attempt_key", ""))
+    except ValueError:
+        return False
+    return Payment.objects.filter(payer=request.user, invoice=invoice, attempt_key=key).exists()
 
 
 @login_required
@@ -39,6 +53,8 @@ def make_payment(request, pk: int):
     blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
     if blocked is None and invoice.payments.filter(state__in=IN_FLIGHT_STATES).exists():
         blocked = IN_FLIGHT_MESSAGE
+    if request.method == "POST" and _is_replay(request, invoice):
+        blocked = None  # the same window posted again: pay_invoice returns its first outcome
     methods = [
         m
         for m in payment_methods_for(request.user)
@@ -117,12 +133,11 @@ def make_payment(request, pk: int):
 
     invoice.refresh_from_db()
     context.update(payment=payment, invoice=invoice)
-    if payment.state in SUCCESS_STATES:
-        response = _render(request, context, template="portal/payment_done.html")
-        response["HX-Trigger"] = "payment-processed"
-        return response
-    if payment.state in (PaymentState.UNKNOWN, PaymentState.PROCESSING):
-        context["pending_message"] = UNKNOWN_MESSAGE
+    if payment.state in (*SUCCESS_STATES, PaymentState.UNKNOWN, PaymentState.PROCESSING):
+        if payment.state == PaymentState.UNKNOWN:
+            context["pending_message"] = UNKNOWN_MESSAGE
+        elif payment.state == PaymentState.PROCESSING:
+            context["pending_message"] = PROCESSING_MESSAGE
         response = _render(request, context, template="portal/payment_done.html")
         response["HX-Trigger"] = "payment-processed"
         return response
