@@ -534,6 +534,7 @@ def _transition(
     source: str,
     message: str = "",
     data: dict | None = None,
+    emit: bool = True,
 ) -> bool:
     """Move a payment (locked, with its invoice locked) along the table of allowed transitions,
     applying or unapplying its money on the invoice. Moving to the current state is a no-op."""
@@ -574,7 +575,7 @@ def _transition(
     event = EVENT_FOR_STATE.get(to_state)
     if to_state == PaymentState.SETTLED and payment.method_kind == MethodKind.CARD:
         event = None  # a card payment already succeeded when it was approved
-    if event:
+    if event and emit:
         payment_changed.send(sender=Payment, payment=payment, event=event, refund=None)
     return True
 
@@ -935,7 +936,9 @@ def record_refund_outcome(refund_id: int, result: GatewayResult, *, acting_user=
 
 def _apply_refund(refund: Refund, payment: Payment, invoice: Invoice) -> None:
     if refund.kind == RefundKind.VOID:
-        _transition(payment, invoice, PaymentState.VOIDED, source="gateway", message="Voided")
+        _transition(
+            payment, invoice, PaymentState.VOIDED, source="gateway", message="Voided", emit=False
+        )
         payment_changed.send(
             sender=Payment, payment=payment, event="payment.refunded", refund=refund
         )

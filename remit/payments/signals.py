@@ -4,7 +4,8 @@ so a listener that writes rows (webhook deliveries, say) commits or rolls back w
 from django.dispatch import Signal
 
 # kwargs: payment, event ("payment.succeeded" | "payment.pending" | "payment.failed" |
-#          "payment.returned" | "payment.refunded" | "payment.voided"), refund (or None)
+#          "payment.returned" | "payment.refunded"), refund (the Refund row behind a refund or a
+#          void made through Remit, else None). A void is "payment.refunded" with the payment voided.
 payment_changed = Signal()
 
 EVENT_FOR_STATE = {
@@ -14,5 +15,5 @@ EVENT_FOR_STATE = {
     "declined": "payment.failed",
     "failed": "payment.failed",
     "returned": "payment.returned",
-    "voided": "payment.voided",
+    "voided": "payment.refunded",  # a void gives the money back before it settles
 }
