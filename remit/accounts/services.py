@@ -31,3 +31,32 @@ def ensure_system_security_levels() -> dict[str, SecurityLevel]:
     if created:
         manager.permissions.add(view)
     return {SecurityLevel.USER: user, SecurityLevel.MANAGER: manager}
+
+
+def end_user_sessions(user) -> int:
+    """Delete every stored session of `user`, so a deactivated person is signed out everywhere at
+    once. (RemitBackend also refuses an inactive user on each request; this removes the sessions
+    themselves.) Returns how many were deleted. Only database-backed sessions are searched; with
+    other engines the backend check alone signs the user out on their next request."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    if settings.SESSION_ENGINE not in (
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    ):
+        return 0
+    from importlib import import_module
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    user_id = str(user.pk)
+    doomed = []
+    # Sessions live at most SESSION_COOKIE_AGE (eight hours): only the unexpired ones are read.
+    live = Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500)
+    for session in live:
+        if str(session.get_decoded().get("_auth_user_id")) == user_id:
+            doomed.append(session.session_key)
+    for key in doomed:
+        store(session_key=key).delete()  # clears the cache too, for cached_db
+    return len(doomed)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from remit.accounts.forms import SignInForm
+from remit.accounts.invites import InviteAcceptView
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -40,6 +41,7 @@ urlpatterns = [
         ),
         name="password_reset_confirm",
     ),
+    path("invite/<uidb64>/<token>/", InviteAcceptView.as_view(), name="invite_accept"),
     path(
         "password-reset/done/",
         auth_views.PasswordResetCompleteView.as_view(),

@@ -1,4 +1,14 @@
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+
+
+class BackofficeConfig(AppConfig):
+    """The back office's own models (invoice imports), templates and static files."""
+
+    name = "remit.backoffice"
+    label = "backoffice"
+    verbose_name = "Back office"
+    default_auto_field = "django.db.models.BigAutoField"
 
 
 class BackofficeAdminConfig(AdminConfig):
@@ -7,5 +17,11 @@ class BackofficeAdminConfig(AdminConfig):
     default_site = "remit.backoffice.site.BackofficeSite"
 
     def ready(self) -> None:
-        super().ready()
-        from remit.backoffice import admin  # noqa: F401  (registers the model admins)
+        super().ready()  # autodiscovers every app's admin module, ours included
+        from django.contrib import admin
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        # django-otp's own device admin would show secrets and QR codes; staff reset a colleague's
+        # MFA from the user's page instead ("Reset MFA").
+        if admin.site.is_registered(TOTPDevice):
+            admin.site.unregister(TOTPDevice)

@@ -1,20 +1,73 @@
-from django.contrib import admin
+from functools import update_wrapper
 
+from django.contrib import admin
+from django.urls import path
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from remit.backoffice import mfa
+from remit.backoffice.access import is_backoffice_staff, is_verified
 from remit.core.models import Provider
 
 
 class BackofficeSite(admin.AdminSite):
-    """The provider's back office. Only active provider staff get in; client users never do."""
+    """The provider's back office. Only active provider staff who entered a TOTP code in this session
+    get in; client users get a 404 (BackofficeAccessMiddleware); anyone else is sent to sign in."""
 
     site_url = None
     index_title = "Back office"
+    index_template = "backoffice/index.html"
+    enable_nav_sidebar = True
 
     def each_context(self, request):
         context = super().each_context(request)
         name = getattr(getattr(request, "provider", None), "name", None) or Provider.load().name
-        context.update(site_header=f"{name} back office", site_title=f"{name} back office")
+        context.update(
+            site_header=f"{name} back office",
+            site_title=f"{name} back office",
+            provider_name=name,
+        )
         return context
 
     def has_permission(self, request) -> bool:
-        user = request.user
-        return user.is_active and user.is_staff and user.organization_id is None
+        return is_backoffice_staff(request.user) and is_verified(request.user)
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        def wrapper(request, *args, **kwargs):
+            # Signed in with a password but no code yet: MFA first, whatever was asked for.
+            if is_backoffice_staff(request.user) and not is_verified(request.user):
+                return mfa.redirect_to_mfa(request, request.get_full_path())
+            return inner(request, *args, **kwargs)
+
+        wrapper.admin_site = self
+        return update_wrapper(wrapper, view)
+
+    def index(self, request, extra_context=None):
+        from remit.backoffice.dashboard import dashboard
+
+        return super().index(request, {**dashboard(request), **(extra_context or {})})
+
+    def login(self, request, extra_context=None):
+        return mfa.login_view(
+            request, context={**self.each_context(request), **(extra_context or {})}
+        )
+
+    def get_urls(self):
+        def plain(view):
+            """Pages for signed-in but not yet verified staff: no admin_view permission check."""
+
+            def wrapper(request, *args, **kwargs):
+                return view(request, *args, context=self.each_context(request), **kwargs)
+
+            return csrf_protect(never_cache(update_wrapper(wrapper, view)))
+
+        return [
+            # Before the admin's own logout, which needs a verified session: staff half-way through
+            # signing in may sign out too.
+            path("logout/", csrf_protect(never_cache(self.logout)), name="logout"),
+            path("mfa/setup/", plain(mfa.mfa_setup), name="mfa_setup"),
+            path("mfa/verify/", plain(mfa.mfa_verify), name="mfa_verify"),
+            *super().get_urls(),
+        ]

@@ -1,0 +1,395 @@
+"""Organizations, portal users (invite, deactivate), security levels and their permissions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from remit.accounts.invites import send_invitation
+from remit.accounts.models import Organization, SecurityLevel, User
+from remit.accounts.services import end_user_sessions
+from remit.audit.services import record_event
+from remit.backoffice.admin.base import AuditedAdmin
+
+# --- Security levels -----------------------------------------------------------------------------
+
+
+@admin.register(SecurityLevel)
+class SecurityLevelAdmin(AuditedAdmin):
+    list_display = ["name", "is_system", "permission_list", "user_count"]
+    filter_horizontal = ["permissions"]
+    readonly_fields = ["is_system"]
+    fields = ["name", "description", "permissions", "is_system"]
+
+    @admin.display(description="Permissions")
+    def permission_list(self, level: SecurityLevel) -> str:
+        return ", ".join(p.name for p in level.permissions.all()) or "—"
+
+    @admin.display(description="Users")
+    def user_count(self, level: SecurityLevel) -> int:
+        return level.users.count()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("permissions")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and (obj.is_system or obj.users.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        level = form.instance
+        before = set(level.permissions.values_list("code", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(level.permissions.values_list("code", flat=True))
+        if before != after:
+            record_event(
+                "security_level.permissions_changed",
+                request=request,
+                obj=level,
+                summary=f"Permissions of security level {level.name} changed",
+                added=sorted(after - before),
+                removed=sorted(before - after),
+            )
+
+
+# --- Organizations -------------------------------------------------------------------------------
+
+
+class PortalUserInline(admin.TabularInline):
+    """The organization's people, to open; invite and deactivate from the user's own page."""
+
+    model = User
+    fields = ["email", "full_name", "security_level", "is_active"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+    verbose_name = "portal user"
+    verbose_name_plural = "Portal users"
+
+    @admin.display(description="Name")
+    def full_name(self, user: User) -> str:
+        return f"{user.first_name} {user.last_name}".strip()
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(AuditedAdmin):
+    list_display = ["name", "external_id", "billing_email", "is_active", "user_count"]
+    search_fields = ["name", "external_id", "billing_email"]
+    list_filter = ["is_active"]
+    fields = ["name", "external_id", "billing_email", "is_active", "created_at"]
+    readonly_fields = ["created_at"]
+    inlines = [PortalUserInline]
+    change_form_template = "backoffice/organization_change_form.html"
+
+    @admin.display(description="Users")
+    def user_count(self, organization: Organization) -> int:
+        return organization.users.count()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate instead: invoices and payments keep pointing at it
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            if obj.is_active:
+                record_event(
+                    "organization.reactivated",
+                    request=request,
+                    obj=obj,
+                    organization=obj,
+                    summary=f"Reactivated {obj.name}",
+                )
+            else:
+                ended = sum(end_user_sessions(user) for user in obj.users.all())
+                record_event(
+                    "organization.deactivated",
+                    request=request,
+                    obj=obj,
+                    organization=obj,
+                    summary=f"Deactivated {obj.name}; its users are signed out",
+                    sessions_ended=ended,
+                )
+
+
+# --- Users ---------------------------------------------------------------------------------------
+
+
+class InviteUserForm(forms.ModelForm):
+    """A portal user, invited by email: no password is set here; the person chooses one."""
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name", "organization", "security_level"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].required = True
+        self.fields["organization"].queryset = Organization.objects.filter(is_active=True)
+        self.fields["security_level"].required = True
+        if not self.initial.get("security_level"):
+            default = SecurityLevel.objects.filter(name=SecurityLevel.USER).first()
+            self.initial["security_level"] = default.pk if default else None
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
+
+
+def _has_confirmed_device():
+    return Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin, AuditedAdmin):
+    ordering = ["email"]
+    list_display = [
+        "email",
+        "get_full_name",
+        "organization",
+        "security_level",
+        "is_staff",
+        "is_active",
+        "sign_in_status",
+    ]
+    list_filter = ["is_staff", "is_active", "security_level", "organization"]
+    search_fields = ["email", "first_name", "last_name", "organization__name"]
+    list_select_related = ["organization", "security_level"]
+    add_form = InviteUserForm
+    add_form_template = "backoffice/user_invite_form.html"
+    change_form_template = "backoffice/user_change_form.html"
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["first_name", "last_name"]}),
+        ("Portal access", {"fields": ["organization", "security_level", "is_active"]}),
+        (
+            "Provider staff",
+            {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "fields": ["email", "first_name", "last_name", "organization", "security_level"],
+                "description": "The person receives an email with a link to choose a password.",
+            },
+        ),
+    ]
+    readonly_fields = ["last_login", "date_joined"]
+    actions = ["deactivate_users", "resend_invitation", "reset_mfa"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(has_mfa=_has_confirmed_device())
+
+    @admin.display(description="Sign-in")
+    def sign_in_status(self, user: User) -> str:
+        if not user.has_usable_password():
+            return "Invited"
+        if user.is_staff:
+            return "MFA set up" if getattr(user, "has_mfa", False) else "MFA not set up"
+        return "Password set"
+
+    # -- invite -----------------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.set_unusable_password()
+            super().save_model(request, obj, form, change)
+            self._send_invitation_on_commit(request, obj)
+            record_event(
+                "user.invited",
+                request=request,
+                obj=obj,
+                summary=f"Invited {obj.email} ({obj.security_level}) to {obj.organization}",
+                security_level=str(obj.security_level),
+            )
+            return
+        before = User.objects.select_related("security_level").get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        self._audit_access_changes(request, before, obj, form)
+
+    def _send_invitation_on_commit(self, request, user: User) -> None:
+        base_url = request.build_absolute_uri("/")
+        provider_name = request.provider.name
+        inviter = request.user
+
+        def send():
+            send_invitation(
+                user, provider_name=provider_name, base_url=base_url, invited_by=inviter
+            )
+
+        transaction.on_commit(send)
+
+    def _audit_access_changes(self, request, before: User, after: User, form) -> None:
+        if before.is_active and not after.is_active:
+            self._deactivated(request, after)
+        elif not before.is_active and after.is_active:
+            record_event(
+                "user.reactivated", request=request, obj=after, summary=f"Reactivated {after.email}"
+            )
+        changed = {
+            name: [str(getattr(before, name) or ""), str(getattr(after, name) or "")]
+            for name in ("security_level", "is_staff", "is_superuser")
+            if getattr(before, name) != getattr(after, name)
+        }
+        if changed:
+            record_event(
+                "user.permissions_changed",
+                request=request,
+                obj=after,
+                summary=f"Access of {after.email} changed: {', '.join(changed)}",
+                changes=changed,
+            )
+
+    def save_related(self, request, form, formsets, change):
+        user = form.instance
+        before = (
+            (
+                set(user.groups.values_list("name", flat=True)),
+                set(user.user_permissions.values_list("codename", flat=True)),
+            )
+            if change
+            else (set(), set())
+        )
+        super().save_related(request, form, formsets, change)
+        after = (
+            set(user.groups.values_list("name", flat=True)),
+            set(user.user_permissions.values_list("codename", flat=True)),
+        )
+        if change and before != after:
+            record_event(
+                "user.permissions_changed",
+                request=request,
+                obj=user,
+                summary=f"Staff permissions of {user.email} changed",
+                groups=sorted(after[0]),
+                permissions=sorted(after[1]),
+            )
+
+    def _deactivated(self, request, user: User) -> None:
+        ended = end_user_sessions(user)
+        record_event(
+            "user.deactivated",
+            request=request,
+            obj=user,
+            summary=f"Deactivated {user.email}; signed out everywhere",
+            sessions_ended=ended,
+        )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and obj.pk == request.user.pk:
+            # Nobody locks themselves out by accident.
+            for name in ("is_active", "is_staff", "is_superuser"):
+                if name in form.base_fields:
+                    form.base_fields[name].disabled = True
+        return form
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate instead: payments and the audit log keep pointing at people
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    @admin.action(description="Deactivate selected users (signs them out at once)")
+    def deactivate_users(self, request, queryset):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        count = 0
+        with transaction.atomic():
+            chosen = User.objects.filter(pk__in=queryset.values("pk"), is_active=True)
+            for user in chosen.select_for_update().order_by("pk"):
+                if user.pk == request.user.pk:
+                    self.message_user(request, "You cannot deactivate yourself.", messages.WARNING)
+                    continue
+                user.is_active = False
+                user.save(update_fields=["is_active"])
+                self._deactivated(request, user)
+                count += 1
+        self.message_user(request, f"Deactivated {count} user(s); they are signed out.")
+
+    @admin.action(description="Send the invitation again")
+    def resend_invitation(self, request, queryset):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        sent = 0
+        for user in queryset.filter(is_active=True, is_staff=False):
+            if user.has_usable_password():
+                continue
+            self._send_invitation_on_commit(request, user)
+            record_event(
+                "user.invited",
+                request=request,
+                obj=user,
+                summary=f"Invitation sent again to {user.email}",
+            )
+            sent += 1
+        self.message_user(
+            request,
+            f"Sent {sent} invitation(s)."
+            if sent
+            else "Nobody selected is waiting for an invitation (their password is set).",
+            messages.SUCCESS if sent else messages.WARNING,
+        )
+
+    @admin.action(description="Reset two-step sign-in (MFA) of selected staff")
+    def reset_mfa(self, request, queryset):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        count = 0
+        for user in queryset.filter(is_staff=True):
+            if user.pk == request.user.pk:
+                self.message_user(request, "You cannot reset your own MFA here.", messages.WARNING)
+                continue
+            deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+            end_user_sessions(user)
+            record_event(
+                "auth.mfa_reset",
+                request=request,
+                obj=user,
+                summary=f"Reset MFA of {user.email}: they set it up again at their next sign-in",
+                devices_removed=deleted,
+            )
+            count += 1
+        self.message_user(request, f"Reset MFA of {count} staff member(s).")
+
+    # -- the deactivate button on a user's page ---------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:user_id>/deactivate/",
+                self.admin_site.admin_view(require_POST(self.deactivate_view)),
+                name="accounts_user_deactivate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def deactivate_view(self, request, user_id: int):
+        user = self.get_object(request, str(user_id))
+        if user is None:
+            return HttpResponseRedirect(reverse("admin:accounts_user_changelist"))
+        if not self.has_change_permission(request, user) or user.pk == request.user.pk:
+            raise PermissionDenied
+        if user.is_active:
+            with transaction.atomic():
+                user.is_active = False
+                user.save(update_fields=["is_active"])
+                self._deactivated(request, user)
+            self.message_user(request, f"{user.email} is deactivated and signed out.")
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))

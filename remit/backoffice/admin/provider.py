@@ -1,0 +1,227 @@
+"""Provider settings: one row, edited in place. The gateway URL and security key are write-only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from remit.audit.models import AuditEvent
+from remit.audit.services import record_event
+from remit.backoffice.services import SECRET_SETTINGS, gateway_connection_check, mask_secret
+from remit.core.models import Provider
+
+AUDITED_FIELDS = [
+    "name",
+    "country",
+    "internal_currency",
+    "time_zone",
+    "payment_options",
+    "support_email",
+    "support_phone",
+    "gateway_url",
+    "gateway_security_key",
+]
+
+
+class WriteOnlyInput(forms.TextInput):
+    """Never renders a value: what was typed or saved is not sent back to the browser."""
+
+    def format_value(self, value):
+        return None
+
+
+class ProviderSettingsForm(forms.ModelForm):
+    gateway_url = forms.URLField(
+        label="Gateway URL",
+        required=False,
+        assume_scheme="https",
+        widget=WriteOnlyInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    gateway_security_key = forms.CharField(
+        label="Security key",
+        required=False,
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_gateway_url = forms.BooleanField(
+        label="Remove the saved URL (use the server's GATEWAY_URL setting)", required=False
+    )
+    clear_gateway_security_key = forms.BooleanField(
+        label="Remove the saved key (use the server's GATEWAY_SECURITY_KEY setting)",
+        required=False,
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "country",
+            "internal_currency",
+            "time_zone",
+            "payment_options",
+            "support_email",
+            "support_phone",
+            "gateway_url",
+            "gateway_security_key",
+        ]
+        widgets = {"payment_options": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Never displayed back: the form starts empty and "empty" means "leave it as it is".
+        for name in SECRET_SETTINGS:
+            self.initial[name] = ""
+            current = getattr(self.instance, name, "")
+            self.fields[name].help_text = (
+                f"Saved: {mask_secret(current)}. Leave empty to keep it."
+                if current
+                else "Not saved here. Leave empty to use the server's setting."
+            )
+
+    def clean_gateway_url(self) -> str:
+        url = self.cleaned_data["gateway_url"]
+        if url and not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError("Use an http:// or https:// address.")
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in SECRET_SETTINGS:
+            typed = cleaned.get(name)
+            if cleaned.get(f"clear_{name}"):
+                if typed:
+                    self.add_error(name, "Type a new value or remove the saved one, not both.")
+                cleaned[name] = ""
+            elif not typed:
+                cleaned[name] = getattr(self.instance, name, "")
+        return cleaned
+
+    @property
+    def changed_settings(self) -> list[str]:
+        """The settings this form changes (a secret counts as changed when a new value is typed
+        or the saved one is removed)."""
+        changed = [name for name in self.changed_data if name in AUDITED_FIELDS]
+        for name in SECRET_SETTINGS:
+            if self.cleaned_data.get(f"clear_{name}") and name not in changed:
+                changed.append(name)
+        return changed
+
+
+class ProviderAdmin(admin.ModelAdmin):
+    """Provider settings: one row, edited in place."""
+
+    form = ProviderSettingsForm
+    change_form_template = "backoffice/provider_change_form.html"
+    fieldsets = [
+        (None, {"fields": ["name", "country", "internal_currency", "time_zone"]}),
+        (
+            "Payments",
+            {
+                "fields": ["payment_options"],
+                "description": "What clients may pay with in the Make a Payment window. Online "
+                "payment is offered only by providers based in the US whose internal currency "
+                "is USD.",
+            },
+        ),
+        ("Contact shown to clients", {"fields": ["support_email", "support_phone"]}),
+        (
+            "Payment gateway (NMI)",
+            {
+                "fields": [
+                    "gateway_url",
+                    "clear_gateway_url",
+                    "gateway_security_key",
+                    "clear_gateway_security_key",
+                ],
+                "description": "Write-only: saved values are never shown again, only masked.",
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_object(self, request, object_id, from_field=None):
+        return Provider.load()
+
+    def changelist_view(self, request, extra_context=None):
+        Provider.load()
+        return HttpResponseRedirect(reverse("admin:core_provider_change", args=[1]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        provider = Provider.load()
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Provider settings",
+            "gateway_masked": {
+                "url": mask_secret(provider.gateway_url),
+                "key": mask_secret(provider.gateway_security_key),
+            },
+            "can_test_connection": self.has_change_permission(request, provider),
+        }
+        return super().change_view(request, "1", form_url, extra_context)
+
+    def response_change(self, request, obj):
+        # One settings page: saving stays on it.
+        if "_continue" not in request.POST and "_save" in request.POST:
+            self.message_user(request, "The settings were saved.", messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        before = Provider.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        changed = form.changed_settings
+        if not changed:
+            return
+        values = {
+            name: [getattr(before, name, ""), getattr(obj, name)]
+            for name in changed
+            if name not in SECRET_SETTINGS
+        }
+        record_event(
+            "settings.changed",
+            request=request,
+            summary="Provider settings changed: " + ", ".join(changed),
+            fields=changed,
+            values=values,
+        )
+
+    def log_change(self, request, obj, message):
+        return super().log_change(request, obj, message)  # audited in save_model, with old/new
+
+    def get_urls(self):
+        return [
+            path(
+                "test-connection/",
+                self.admin_site.admin_view(require_POST(self.test_connection_view)),
+                name="core_provider_test_connection",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_connection_view(self, request):
+        provider = Provider.load()
+        if not self.has_change_permission(request, provider):
+            raise PermissionDenied
+        check = gateway_connection_check(provider)
+        record_event(
+            "settings.test_connection",
+            request=request,
+            outcome=AuditEvent.Outcome.SUCCESS if check.ok else AuditEvent.Outcome.FAILURE,
+            summary=f"Gateway connection test: {check.message}",
+            result=check.code,
+        )
+        self.message_user(request, check.message, messages.SUCCESS if check.ok else messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:core_provider_change", args=[1]))
+
+
+admin.site.register(Provider, ProviderAdmin)

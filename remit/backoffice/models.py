@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class InvoiceImport(models.Model):
+    """One CSV file of invoices, imported all or nothing by a background task. The page that shows
+    it polls `rows_done` / `rows_total` while the task runs."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        VALIDATING = "validating", "Checking rows"
+        SAVING = "saving", "Saving invoices"
+        SUCCEEDED = "succeeded", "Imported"
+        FAILED = "failed", "Rejected: nothing was imported"
+
+    RUNNING_STATES = (State.QUEUED, State.VALIDATING, State.SAVING)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded CSV, as text.")
+    state = models.CharField(max_length=12, choices=State, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    invoices_created = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}]")
+    message = models.CharField(max_length=300, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.filename})"
+
+    @property
+    def running(self) -> bool:
+        return self.state in self.RUNNING_STATES
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.SUCCEEDED:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, int(100 * self.rows_done / self.rows_total))
