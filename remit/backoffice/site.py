@@ -17,7 +17,8 @@ class BackofficeSite(admin.AdminSite):
     site_url = None
     index_title = "Back office"
     index_template = "backoffice/index.html"
-    enable_nav_sidebar = True
+    # The header's menu replaces the admin's sidebar: list pages get the whole width.
+    enable_nav_sidebar = False
 
     def each_context(self, request):
         context = super().each_context(request)
@@ -28,6 +29,25 @@ class BackofficeSite(admin.AdminSite):
             provider_name=name,
         )
         return context
+
+    # The home page lists the daily pages first, the technical ones last, each under a plain name.
+    APP_ORDER = ["payments", "billing", "accounts", "core", "audit", "backoffice", "auth", "axes"]
+    APP_NAMES = {
+        "core": "Settings",
+        "axes": "Sign-in lockouts",
+        "auth": "Staff groups",
+        "django_tasks_database": "Background tasks",
+    }
+    MODEL_NAMES = {"Provider": "Provider settings", "DBTaskResult": "Task results"}
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            app["name"] = self.APP_NAMES.get(app["app_label"], app["name"])
+            for model in app["models"]:
+                model["name"] = self.MODEL_NAMES.get(model["object_name"], model["name"])
+        order = {label: n for n, label in enumerate(self.APP_ORDER)}
+        return sorted(apps, key=lambda app: order.get(app["app_label"], len(order)))
 
     def has_permission(self, request) -> bool:
         return is_backoffice_staff(request.user) and is_verified(request.user)

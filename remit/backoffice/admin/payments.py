@@ -24,6 +24,7 @@ from remit.backoffice.filters import DateRangeFilter, TextFilter
 from remit.core.money import format_money, to_money
 from remit.payments.limits import lift_block
 from remit.payments.models import (
+    MethodKind,
     Payment,
     PaymentBlock,
     PaymentState,
@@ -58,13 +59,25 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MethodTypeFilter(admin.SimpleListFilter):
+    title = "method type"
+    parameter_name = "method"
+
+    def lookups(self, request, model_admin):
+        return MethodKind.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in MethodKind.values:
+            return queryset.filter(method_kind=self.value())
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = [
         "created_display",
         "invoice_link",
         "organization",
-        "payer_email",
         "method_display",
         "status_display",
         "sale_amount",
@@ -78,7 +91,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         TextFilter.on("invoice_number", "invoice__number__iexact", "invoice number", "Invoice"),
         DateRangeFilter.on("created_at", "date"),
         StatusFilter,
-        ("method_kind", admin.ChoicesFieldListFilter),
+        MethodTypeFilter,
     ]
     search_fields = [
         "invoice__number",
@@ -101,10 +114,6 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.display(description="Invoice", ordering="invoice__number")
     def invoice_link(self, payment: Payment) -> str:
         return payment.invoice.number
-
-    @admin.display(description="Payer", ordering="payer__email")
-    def payer_email(self, payment: Payment) -> str:
-        return payment.payer.email if payment.payer else "—"
 
     @admin.display(description="Method", ordering="method_kind")
     def method_display(self, payment: Payment) -> str:

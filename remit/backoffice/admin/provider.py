@@ -49,11 +49,14 @@ class ProviderSettingsForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_gateway_url = forms.BooleanField(
-        label="Remove the saved URL (use the server's GATEWAY_URL setting)", required=False
+        label="Remove the saved URL",
+        required=False,
+        help_text="The server's GATEWAY_URL setting is used instead.",
     )
     clear_gateway_security_key = forms.BooleanField(
-        label="Remove the saved key (use the server's GATEWAY_SECURITY_KEY setting)",
+        label="Remove the saved key",
         required=False,
+        help_text="The server's GATEWAY_SECURITY_KEY setting is used instead.",
     )
 
     class Meta:
@@ -129,19 +132,24 @@ class ProviderAdmin(admin.ModelAdmin):
             },
         ),
         ("Contact shown to clients", {"fields": ["support_email", "support_phone"]}),
-        (
-            "Payment gateway (NMI)",
-            {
-                "fields": [
-                    "gateway_url",
-                    "clear_gateway_url",
-                    "gateway_security_key",
-                    "clear_gateway_security_key",
-                ],
-                "description": "Write-only: saved values are never shown again, only masked.",
-            },
-        ),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        gateway = []
+        for name in SECRET_SETTINGS:
+            gateway.append(name)
+            if obj is not None and getattr(obj, name):
+                gateway.append(f"clear_{name}")  # only something saved can be removed
+        return [
+            *self.fieldsets,
+            (
+                "Payment gateway (NMI)",
+                {
+                    "fields": gateway,
+                    "description": "Write-only: saved values are never shown again, only masked.",
+                },
+            ),
+        ]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -166,6 +174,7 @@ class ProviderAdmin(admin.ModelAdmin):
                 "key": mask_secret(provider.gateway_security_key),
             },
             "can_test_connection": self.has_change_permission(request, provider),
+            "show_save_and_continue": False,
         }
         return super().change_view(request, "1", form_url, extra_context)
 
