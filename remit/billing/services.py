@@ -109,6 +109,7 @@ def invoice_recalculate(invoice: Invoice) -> Invoice:
 def invoice_issue(invoice: Invoice, *, acting_user, ip_address: str | None = None) -> Invoice:
     """A draft becomes issued: clients with the permission see it and can pay it."""
     from remit.audit.services import record_event
+    from remit.core.money import format_money
 
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -126,7 +127,7 @@ def invoice_issue(invoice: Invoice, *, acting_user, ip_address: str | None = Non
             actor=acting_user,
             obj=locked,
             ip_address=ip_address,
-            summary=f"Issued invoice {locked.number} ({locked.total} {locked.currency})",
+            summary=f"Issued invoice {locked.number} ({format_money(locked.total, locked.currency)})",
         )
     return locked
 

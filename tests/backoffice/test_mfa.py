@@ -153,3 +153,13 @@ class TestSeparateSignIns:
         # The browser tests compute codes this way.
         device = confirmed_device(staff)
         assert totp(device.bin_key) == int(current_code(device))
+
+
+@pytest.mark.django_db
+def test_staff_are_locked_out_after_five_wrong_passwords(client, staff):
+    confirmed_device(staff)
+    for _ in range(5):
+        sign_in(client, staff.email, password="not the password!")
+    response = sign_in(client, staff.email)
+    assert response.status_code == 429
+    assert client.get("/backoffice/")["Location"].startswith(LOGIN)

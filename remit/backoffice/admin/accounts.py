@@ -172,6 +172,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
     add_form = InviteUserForm
     add_form_template = "backoffice/user_invite_form.html"
     change_form_template = "backoffice/user_change_form.html"
+    change_list_template = "backoffice/user_change_list.html"
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["first_name", "last_name"]}),
@@ -185,10 +186,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
     add_fieldsets = [
         (
             None,
-            {
-                "fields": ["email", "first_name", "last_name", "organization", "security_level"],
-                "description": "The person receives an email with a link to choose a password.",
-            },
+            {"fields": ["email", "first_name", "last_name", "organization", "security_level"]},
         ),
     ]
     readonly_fields = ["last_login", "date_joined"]
@@ -206,6 +204,10 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
         return "Password set"
 
     # -- invite -----------------------------------------------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra = {"title": "Invite a portal user", **(extra_context or {})}
+        return super().add_view(request, form_url, extra)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -32,13 +32,18 @@ class AuditedAdmin(admin.ModelAdmin):
     def audit_name(self) -> str:
         return self.model._meta.model_name
 
+    def audit_label(self, obj) -> str:
+        """ "invoice NW-1001", "organization Northwind Traders" (once, however __str__ reads)."""
+        name, label = str(self.model._meta.verbose_name), str(obj)
+        return label if label.lower().startswith(name.lower()) else f"{name} {label}"
+
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)
         record_event(
             f"{self.audit_name()}.created",
             request=request,
             obj=obj,
-            summary=f"Created {self.model._meta.verbose_name} {obj}",
+            summary=f"Created {self.audit_label(obj)}",
         )
         return entry
 
@@ -50,7 +55,7 @@ class AuditedAdmin(admin.ModelAdmin):
                 f"{self.audit_name()}.changed",
                 request=request,
                 obj=obj,
-                summary=f"Changed {self.model._meta.verbose_name} {obj}",
+                summary=f"Changed {self.audit_label(obj)}",
                 changes=changes,
             )
         return entry
@@ -62,7 +67,7 @@ class AuditedAdmin(admin.ModelAdmin):
                 f"{self.audit_name()}.deleted",
                 request=request,
                 obj=obj,
-                summary=f"Deleted {self.model._meta.verbose_name} {obj}",
+                summary=f"Deleted {self.audit_label(obj)}",
             )
         return entries
 

@@ -31,7 +31,14 @@ from remit.billing.services import (
 from remit.core.money import ZERO, format_money, to_money
 
 INVOICE_FIELDS = ["organization", "number", "invoice_date", "due_date", "terms", "tax", "memo"]
-COMPUTED_FIELDS = ["state", "subtotal", "total", "amount_paid", "amount_due_display", "issued_at"]
+COMPUTED_FIELDS = [
+    "state",
+    "subtotal_display",
+    "total_display",
+    "amount_paid_display",
+    "amount_due_display",
+    "issued_at",
+]
 
 
 class InvoiceLineForm(forms.ModelForm):
@@ -67,11 +74,15 @@ class InvoiceLineForm(forms.ModelForm):
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     form = InvoiceLineForm
-    fields = ["description", "quantity", "unit_price", "amount"]
-    readonly_fields = ["amount"]
+    fields = ["description", "quantity", "unit_price", "amount_display"]
+    readonly_fields = ["amount_display"]
     extra = 0
     verbose_name = "line"
-    verbose_name_plural = "Lines (amounts and totals are computed when you save)"
+    verbose_name_plural = "Lines"
+
+    @admin.display(description="Amount")
+    def amount_display(self, line: InvoiceLine) -> str:
+        return format_money(line.amount) if line.pk else "computed on save"
 
     def get_extra(self, request, obj=None, **kwargs) -> int:
         return 2 if obj is None else (1 if obj.state == Invoice.State.DRAFT else 0)
@@ -154,6 +165,14 @@ class InvoiceAdmin(AuditedAdmin):
     @admin.display(description="Total", ordering="total")
     def total_display(self, invoice: Invoice) -> str:
         return format_money(invoice.total, invoice.currency)
+
+    @admin.display(description="Subtotal")
+    def subtotal_display(self, invoice: Invoice) -> str:
+        return format_money(invoice.subtotal, invoice.currency)
+
+    @admin.display(description="Amount paid")
+    def amount_paid_display(self, invoice: Invoice) -> str:
+        return format_money(invoice.amount_paid, invoice.currency)
 
     @admin.display(description="Amount due", ordering="amount_due")
     def amount_due_display(self, invoice: Invoice) -> str:

@@ -96,6 +96,9 @@ class Command(BaseCommand):
             out.write(f"  {email:<28} {level:<8} {org_name}")
         out.write(f"  {STAFF[0]:<28} provider staff: http://127.0.0.1:{port}/backoffice/")
         out.write(
+            f"  {'':<28} (staff set up an authenticator app at their first sign-in: TOTP, required)"
+        )
+        out.write(
             f"Sandbox gateway: http://127.0.0.1:{gateway_port}/ (test card 4111 1111 1111 1111)"
         )
         out.write("Receipts and password-reset emails are printed here. Press Ctrl+C to stop.")
