@@ -25,3 +25,12 @@ class BackofficeAdminConfig(AdminConfig):
         # MFA from the user's page instead ("Reset MFA").
         if admin.site.is_registered(TOTPDevice):
             admin.site.unregister(TOTPDevice)
+
+        # Staff groups hold back-office permissions: their changes are audited like the rest.
+        from django.contrib.auth.models import Group
+
+        from remit.backoffice.admin.accounts import StaffGroupAdmin
+
+        if admin.site.is_registered(Group):
+            admin.site.unregister(Group)
+        admin.site.register(Group, StaffGroupAdmin)

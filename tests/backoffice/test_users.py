@@ -234,3 +234,17 @@ class TestStaffMfaReset:
         assert audit("auth.mfa_reset", object_id=str(colleague.pk)).count() == 1
         person.post("/backoffice/login/", {"username": colleague.email, "password": PASSWORD})
         assert person.get("/backoffice/")["Location"].startswith("/backoffice/mfa/setup/")
+
+
+@pytest.mark.django_db
+def test_staff_group_permission_changes_are_audited(as_staff):
+    from django.contrib.auth.models import Permission
+
+    refund = Permission.objects.get(codename="change_payment")
+    response = as_staff.post(
+        "/backoffice/auth/group/add/", {"name": "Billing clerks", "permissions": [refund.pk]}
+    )
+    assert response.status_code == 302
+    event = audit("group.permissions_changed").get()
+    assert event.details["added"] == ["change_payment"]
+    assert audit("group.created").count() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -56,6 +57,26 @@ class SecurityLevelAdmin(AuditedAdmin):
                 request=request,
                 obj=level,
                 summary=f"Permissions of security level {level.name} changed",
+                added=sorted(after - before),
+                removed=sorted(before - after),
+            )
+
+
+class StaffGroupAdmin(AuditedAdmin, DjangoGroupAdmin):
+    """Django's groups of staff permissions, with every change audited (registered in apps.py, after
+    django.contrib.auth registered its own)."""
+
+    def save_related(self, request, form, formsets, change):
+        group = form.instance
+        before = set(group.permissions.values_list("codename", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(group.permissions.values_list("codename", flat=True))
+        if before != after:
+            record_event(
+                "group.permissions_changed",
+                request=request,
+                obj=group,
+                summary=f"Permissions of staff group {group.name} changed",
                 added=sorted(after - before),
                 removed=sorted(before - after),
             )
