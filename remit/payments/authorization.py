@@ -18,7 +18,9 @@ _TEXT = (
 def authorization_text(
     *, provider: str, account: str, last4: str, amount: Decimal, invoice: str
 ) -> str:
-    which = f"my {account or 'bank'} account ending in {last4}" if last4 else "the bank account above"
+    which = (
+        f"my {account or 'bank'} account ending in {last4}" if last4 else "the bank account above"
+    )
     return _TEXT.format(
         provider=provider,
         which=which,

@@ -288,3 +288,19 @@ class TestLateReturn:
         assert payment.pk in payments_to_reconcile().values_list("pk", flat=True)
         later = timezone.now() + datetime.timedelta(days=settings.ECHECK_RETURN_WINDOW_DAYS + 1)
         assert payment.pk not in payments_to_reconcile(now=later).values_list("pk", flat=True)
+
+
+class TestGatewayDuplicateCheck:
+    def test_same_card_same_amount_moments_later_is_refused_and_not_charged(
+        self, pay, northwind, manager, sandbox_gateway
+    ):
+        from remit.payments.services import DUPLICATE_MESSAGE, failure_message
+
+        first = make_invoice(northwind, total="100.00")
+        second = make_invoice(northwind, total="100.00")
+        assert pay(first, new_card()).state == PaymentState.APPROVED
+        refused = pay(second, new_card())
+        assert refused.state == PaymentState.FAILED  # looked up at once: not ours, not charged
+        assert failure_message(refused) == DUPLICATE_MESSAGE
+        assert fresh(second, manager).amount_due == Decimal("100.00")
+        assert len([s for s in sales_at_gateway(sandbox_gateway) if s.sale_approved]) == 1
