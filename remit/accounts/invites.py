@@ -50,13 +50,12 @@ def invite_url(user, *, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def send_invitation(user, *, provider_name: str, base_url: str, invited_by=None) -> None:
-    """Email the set-password link. Called after the user row is committed."""
+def send_invitation(user, *, provider_name: str, base_url: str) -> None:
+    """Email the set-password link (from the background worker: remit.backoffice.tasks)."""
     context = {
         "user": user,
         "provider_name": provider_name,
         "url": invite_url(user, base_url=base_url),
-        "invited_by": invited_by,
     }
     subject = render_to_string("registration/invite_subject.txt", context).strip()
     body = render_to_string("registration/invite_email.txt", context)

@@ -9,3 +9,15 @@ def run_invoice_import(import_id: int) -> str:
     from remit.backoffice.imports import process_import
 
     return process_import(import_id)
+
+
+@task()
+def send_invitation(user_id: int, base_url: str) -> None:
+    """The invitation email with its set-password link (the token is made here, not queued)."""
+    from remit.accounts.invites import send_invitation as send
+    from remit.accounts.models import User
+    from remit.core.models import Provider
+
+    user = User.objects.select_related("organization").get(pk=user_id)
+    if user.is_active and not user.has_usable_password():
+        send(user, provider_name=Provider.load().name, base_url=base_url)

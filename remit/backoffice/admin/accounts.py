@@ -14,11 +14,11 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from remit.accounts.invites import send_invitation
 from remit.accounts.models import Organization, SecurityLevel, User
 from remit.accounts.services import end_user_sessions
 from remit.audit.services import record_event
 from remit.backoffice.admin.base import AuditedAdmin
+from remit.backoffice.tasks import send_invitation
 
 # --- Security levels -----------------------------------------------------------------------------
 
@@ -234,7 +234,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
         if not change:
             obj.set_unusable_password()
             super().save_model(request, obj, form, change)
-            self._send_invitation_on_commit(request, obj)
+            self._queue_invitation(request, obj)
             record_event(
                 "user.invited",
                 request=request,
@@ -247,17 +247,9 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
         super().save_model(request, obj, form, change)
         self._audit_access_changes(request, before, obj, form)
 
-    def _send_invitation_on_commit(self, request, user: User) -> None:
-        base_url = request.build_absolute_uri("/")
-        provider_name = request.provider.name
-        inviter = request.user
-
-        def send():
-            send_invitation(
-                user, provider_name=provider_name, base_url=base_url, invited_by=inviter
-            )
-
-        transaction.on_commit(send)
+    def _queue_invitation(self, request, user: User) -> None:
+        # Queued in the same transaction as the user row: the worker finds both or neither.
+        send_invitation.enqueue(user.pk, request.build_absolute_uri("/"))
 
     def _audit_access_changes(self, request, before: User, after: User, form) -> None:
         if before.is_active and not after.is_active:
@@ -354,7 +346,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
         for user in queryset.filter(is_active=True, is_staff=False):
             if user.has_usable_password():
                 continue
-            self._send_invitation_on_commit(request, user)
+            self._queue_invitation(request, user)
             record_event(
                 "user.invited",
                 request=request,
