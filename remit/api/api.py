@@ -183,13 +183,27 @@ api = RemitAPI(
 )
 
 AUTH_ERRORS = {401: Problem, 403: Problem, 422: Problem}
+BODY_ERRORS = {400: Problem, **AUTH_ERRORS}
 ExternalId = Path(
     ..., min_length=1, max_length=100, pattern=IDENTIFIER_PATTERN, description="Your identifier."
 )
 InvoiceNumber = Path(..., min_length=1, max_length=40, pattern=IDENTIFIER_PATTERN)
 
 
-def _caller(request: HttpRequest) -> Caller:
+def _caller(request: HttpRequest, *query: str) -> Caller:
+    """Who calls; and a misspelt query parameter (?limt=10) is an error, not silently ignored."""
+    unknown = sorted(set(request.GET) - set(query))
+    if unknown:
+        errors = [
+            {"detail": "Unknown parameter.", "parameter": name, "code": "extra_forbidden"}
+            for name in unknown
+        ]
+        raise ApiProblem(
+            422,
+            f"Unknown query parameter(s): {', '.join(unknown)}.",
+            slug="validation-error",
+            errors=errors,
+        )
     return Caller(api_key=request.auth, ip_address=client_ip(request))
 
 
@@ -202,7 +216,7 @@ def _put_result(upserted, data):
 
 @api.put(
     "/organizations/{external_id}",
-    response={200: OrganizationOut, 201: OrganizationOut, 409: Problem, **AUTH_ERRORS},
+    response={200: OrganizationOut, 201: OrganizationOut, 409: Problem, **BODY_ERRORS},
     auth=ApiKeyAuth(Scope.ORGANIZATIONS_WRITE),
     tags=["Organizations"],
     summary="Create or update an organization",
@@ -218,7 +232,7 @@ def organization_put(request, payload: OrganizationIn, external_id: str = Extern
 
 @api.put(
     "/users/{external_id}",
-    response={200: UserOut, 201: UserOut, 409: Problem, **AUTH_ERRORS},
+    response={200: UserOut, 201: UserOut, 409: Problem, **BODY_ERRORS},
     auth=ApiKeyAuth(Scope.USERS_WRITE),
     tags=["Users"],
     summary="Create or update a portal user",
@@ -238,7 +252,7 @@ def user_put(request, payload: UserIn, external_id: str = ExternalId):
 
 @api.put(
     "/invoices/{number}",
-    response={200: InvoiceOut, 201: InvoiceOut, 409: Problem, **AUTH_ERRORS},
+    response={200: InvoiceOut, 201: InvoiceOut, 409: Problem, **BODY_ERRORS},
     auth=ApiKeyAuth(Scope.INVOICES_WRITE),
     tags=["Invoices"],
     summary="Create or update an invoice",
@@ -277,6 +291,7 @@ def payment_list(
     oldest change first. A payment changes again when it settles, is returned or refunded, so it
     can appear again later. Keep `next_cursor` and poll with it; `has_more` says whether to ask at
     once. Changes show up here a few seconds after they happen."""
+    _caller(request, "cursor", "limit")
     try:
         page, next_cursor, has_more = payment_feed(cursor=cursor, limit=limit)
     except InvalidCursor as invalid:
@@ -313,6 +328,7 @@ def _payment(payment_id: uuid.UUID) -> Payment:
 )
 def payment_get(request, payment_id: uuid.UUID):
     """Scope `payments:read`."""
+    _caller(request)
     return payment_data(_payment(payment_id))
 
 
@@ -324,7 +340,7 @@ def payment_get(request, payment_id: uuid.UUID):
         404: Problem,
         409: Problem,
         503: Problem,
-        **AUTH_ERRORS,
+        **BODY_ERRORS,
     },
     auth=ApiKeyAuth(Scope.REFUNDS_WRITE),
     tags=["Payments"],
@@ -351,13 +367,14 @@ def refund_create(
     confirmed); 200 with the same refund when the Idempotency-Key was seen before. 409 when the
     payment has not settled (it can be voided from the back office) or another refund is in
     progress; 422 when the amount is more than what is applied."""
+    caller = _caller(request)
     payment = _payment(payment_id)
     refund, replayed = refund_request(
         payment,
         amount=payload.amount,
         reason=payload.reason,
         idempotency_key=idempotency_key,
-        caller=_caller(request),
+        caller=caller,
     )
     if replayed:
         response["Idempotent-Replayed"] = "true"

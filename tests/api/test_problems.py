@@ -128,3 +128,10 @@ class TestAddresses:
         csp = response["Content-Security-Policy"]
         assert "script-src 'self'" in csp
         assert "unsafe" not in csp
+
+
+def test_unknown_query_parameters_are_refused(api):
+    problem = assert_problem(api.get("/api/payments", {"limt": "10"}), 422, "validation-error")
+    assert problem["errors"] == [
+        {"detail": "Unknown parameter.", "parameter": "limt", "code": "extra_forbidden"}
+    ]
