@@ -334,11 +334,21 @@ class RefundResult(RefundOut):
     payment: PaymentOut
 
 
-class Problem(Schema):
-    """An RFC 9457 problem document."""
+class ProblemError(Schema):
+    """One invalid field: where (exactly one of pointer, parameter, header) and what is wrong."""
 
-    type: str
+    detail: str
+    code: str
+    pointer: str | None = Field(None, description='A JSON pointer into the body: "#/lines/0".')
+    parameter: str | None = Field(None, description="A query or path parameter's name.")
+    header: str | None = Field(None, description="A request header's name.")
+
+
+class Problem(Schema):
+    """An RFC 9457 problem document (application/problem+json)."""
+
+    type: str = Field(description='"about:blank", or "/api/problems/<slug>" (see docs/api.md).')
     title: str
     status: int
     detail: str | None = None
-    errors: list[dict] | None = None
+    errors: list[ProblemError] | None = Field(None, description="For invalid input, per field.")
