@@ -77,7 +77,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            api_key_set_scopes(obj, form.cleaned_data["scopes"], acting_user=request.user)
+            if "scopes" in form.cleaned_data:  # read-only once revoked
+                api_key_set_scopes(obj, form.cleaned_data["scopes"], acting_user=request.user)
             return
         try:
             created, key = api_key_create(
@@ -87,7 +88,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             )
         except ApiKeyError as error:  # a race with another staff member: rare
             raise forms.ValidationError(str(error)) from error
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+        for field in ApiKey._meta.concrete_fields:  # the admin goes on with `obj`
+            setattr(obj, field.attname, getattr(created, field.attname))
         obj._state.adding = False
         request._remit_new_api_key = key
 

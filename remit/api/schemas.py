@@ -223,12 +223,16 @@ class InvoiceIn(StrictIn):
     organization: Reference = Field(description="The organization's external id.")
     invoice_date: DateIn
     due_date: DateIn
-    terms: Line(60) = "Net 30"  # type: ignore[valid-type]
-    state: Literal["draft", "issued", "void"] = "issued"
     lines: list[InvoiceLineIn] = Field(min_length=1, max_length=500)
-    tax: MoneyIn = Decimal("0")
-    memo: MultiLine = ""
-    void_reason: Line(200, required=False) = ""  # type: ignore[valid-type]
+    terms: Line(60) | None = Field(None, description='Omit: as is (new: "Net 30").')  # type: ignore[valid-type]
+    state: Literal["draft", "issued", "void"] | None = Field(
+        None, description='Omit: as is (new: "issued").'
+    )
+    tax: MoneyIn | None = Field(None, description='Omit: as is (new: "0").')
+    memo: MultiLine | None = Field(None, description="Shown to the client. Omit: as is.")
+    void_reason: Line(200, required=False) | None = Field(  # type: ignore[valid-type]
+        None, description="Kept only while the invoice is void. Omit: as is."
+    )
 
 
 class InvoiceLineOut(Schema):

@@ -153,15 +153,13 @@ def user_upsert(external_id: str, data: UserIn, *, caller: Caller) -> Upserted:
         level = SecurityLevel.objects.filter(name=data.security_level).first()
         if level is None:
             raise _unknown("security_level", f"No security level is named {data.security_level!r}.")
-    try:
-        with transaction.atomic():
-            return _user_upsert(external_id, data, organization, level, caller)
-    except IntegrityError:
-        raise ApiProblem(
-            409,
-            "Another user has this email address or external id.",
-            slug="conflict",
-        ) from None
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return _user_upsert(external_id, data, organization, level, caller)
+        except IntegrityError:
+            continue  # a concurrent request wrote the same user a moment ago: look again
+    raise ApiProblem(409, "Another user has this email address.", slug="conflict")
 
 
 def _user_upsert(external_id, data: UserIn, organization, level, caller) -> Upserted:
@@ -239,6 +237,16 @@ def _validation(pointer: str, detail: str) -> ApiProblem:
     )
 
 
+# What an invoice is when the request leaves these out and it is new.
+INVOICE_DEFAULTS = {
+    "terms": "Net 30",
+    "state": Invoice.State.ISSUED,
+    "tax": ZERO,
+    "memo": "",
+    "void_reason": "",
+}
+
+
 def invoice_upsert(number: str, data: InvoiceIn, *, caller: Caller) -> Upserted:
     organization = _organization(data.organization)
     if data.due_date < data.invoice_date:
@@ -249,73 +257,78 @@ def invoice_upsert(number: str, data: InvoiceIn, *, caller: Caller) -> Upserted:
             raise _validation(f"#/lines/{index}/quantity", "The quantity must be more than zero.")
         if abs(line.amount) > MONEY_LIMIT:
             raise _validation(f"#/lines/{index}", "The line's amount is too large.")
-    subtotal, tax, total = invoice_totals(lines, data.tax)
-    if subtotal < ZERO:
-        raise _validation("#/lines", "The lines must not add up to less than zero.")
-    if total > MONEY_LIMIT:
-        raise _validation("#/lines", "The invoice's total is too large.")
-    void_reason = data.void_reason if data.state == Invoice.State.VOID else ""
 
     for _ in range(2):
         try:
             with transaction.atomic():
                 invoice = Invoice.objects.select_for_update().filter(number=number).first()
+                # Omitted fields: as stored (or the defaults for a new invoice).
+                given = {
+                    field: getattr(data, field)
+                    if getattr(data, field) is not None
+                    else (getattr(invoice, field) if invoice else default)
+                    for field, default in INVOICE_DEFAULTS.items()
+                }
+                if given["state"] != Invoice.State.VOID:
+                    given["void_reason"] = ""
+                subtotal, tax, total = invoice_totals(lines, given["tax"])
+                if subtotal < ZERO:
+                    raise _validation("#/lines", "The lines must not add up to less than zero.")
+                if total > MONEY_LIMIT:
+                    raise _validation("#/lines", "The invoice's total is too large.")
+                wanted = {
+                    **given,
+                    "organization": organization,
+                    "invoice_date": data.invoice_date,
+                    "due_date": data.due_date,
+                    "subtotal": subtotal,
+                    "tax": tax,
+                    "total": total,
+                }
                 if invoice is None:
-                    invoice = invoice_create(
-                        organization=organization,
-                        number=number,
-                        invoice_date=data.invoice_date,
-                        due_date=data.due_date,
-                        lines=lines,
-                        tax=tax,
-                        terms=data.terms,
-                        state=data.state,
-                        memo=data.memo,
-                    )
-                    if void_reason:
-                        invoice.void_reason = void_reason
-                        invoice.save(update_fields=["void_reason"])
-                    _audit(
-                        "invoice.created",
-                        caller,
-                        invoice,
-                        summary=f"Invoice {number} created for {organization.name}: "
-                        f"{format_money(total, invoice.currency)}, {invoice.state}",
-                        total=str(total),
-                        state=invoice.state,
-                    )
-                    return Upserted(invoice, True, {})
-                return _invoice_update(
-                    invoice, data, organization, lines, (subtotal, tax, total), void_reason, caller
-                )
+                    return _invoice_create(number, wanted, lines, caller)
+                return _invoice_update(invoice, wanted, lines, caller)
         except IntegrityError:
             continue  # created by a concurrent request a moment ago: update it instead
     raise ApiProblem(409, "The invoice changed while it was being saved; retry.")
+
+
+def _invoice_create(number: str, wanted: dict[str, Any], lines, caller: Caller) -> Upserted:
+    invoice = invoice_create(
+        organization=wanted["organization"],
+        number=number,
+        invoice_date=wanted["invoice_date"],
+        due_date=wanted["due_date"],
+        lines=lines,
+        tax=wanted["tax"],
+        terms=wanted["terms"],
+        state=wanted["state"],
+        memo=wanted["memo"],
+    )
+    if wanted["void_reason"]:
+        invoice.void_reason = wanted["void_reason"]
+        invoice.save(update_fields=["void_reason"])
+    _audit(
+        "invoice.created",
+        caller,
+        invoice,
+        summary=f"Invoice {number} created for {invoice.organization.name}: "
+        f"{format_money(invoice.total, invoice.currency)}, {invoice.state}",
+        total=str(invoice.total),
+        state=invoice.state,
+    )
+    return Upserted(invoice, True, {})
 
 
 def _line_tuples(lines) -> list[tuple[str, Decimal, Decimal]]:
     return [(line.description, line.quantity, line.unit_price) for line in lines]
 
 
-def _invoice_update(invoice, data, organization, lines, amounts, void_reason, caller) -> Upserted:
-    subtotal, tax, total = amounts
-    wanted = {
-        "organization": organization,
-        "invoice_date": data.invoice_date,
-        "due_date": data.due_date,
-        "terms": data.terms,
-        "state": data.state,
-        "subtotal": subtotal,
-        "tax": tax,
-        "total": total,
-        "memo": data.memo,
-        "void_reason": void_reason,
-    }
+def _invoice_update(invoice: Invoice, wanted: dict[str, Any], lines, caller: Caller) -> Upserted:
     # Decimals compare by value: "2" equals the stored 2.00.
     current_lines = _line_tuples(invoice.lines.all())
     lines_changed = current_lines != _line_tuples(lines)
-    before = {field: getattr(invoice, field) for field in wanted}
-    changed = {field for field, value in wanted.items() if before[field] != value}
+    changed = {field for field, value in wanted.items() if getattr(invoice, field) != value}
     if lines_changed:
         changed.add("lines")
     if not changed:

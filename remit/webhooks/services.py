@@ -67,6 +67,17 @@ def deliveries_for_payment_change(
     sender, *, payment: Payment, event: str, refund: Refund | None = None, **kwargs
 ) -> list[WebhookDelivery]:
     """The payment_changed listener (runs inside the payment's transaction)."""
+    try:
+        # A savepoint: should building the deliveries ever fail, the payment's own change still
+        # commits. Money recorded matters more than a notification; the error is logged loudly.
+        with transaction.atomic():
+            return _deliveries_create(payment, event, refund)
+    except Exception:
+        logger.exception("webhook deliveries for payment %s (%s) failed", payment.pk, event)
+        return []
+
+
+def _deliveries_create(payment: Payment, event: str, refund: Refund | None):
     from remit.webhooks.tasks import deliver_webhook
 
     endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]

@@ -74,3 +74,12 @@ def test_client_users_stay_out(client, manager):
         assert client.get(url).status_code != 200
     assert client.post(ADD, {"name": "Mine", "scopes": ["refunds:write"]}).status_code != 200
     assert not ApiKey.objects.exists()
+
+
+def test_a_revoked_keys_scopes_are_frozen(as_staff, make_key):
+    api_key, _ = make_key("payments:read", name="Xero")
+    as_staff.post(LIST, {"action": "revoke", "_selected_action": [api_key.pk]})
+    url = f"/backoffice/api/apikey/{api_key.pk}/change/"
+    as_staff.post(url, {"scopes": ["refunds:write"]})
+    api_key.refresh_from_db()
+    assert api_key.scopes == ["payments:read"]

@@ -204,3 +204,13 @@ class TestWithPayments:
         assert_problem(api.put(URL, self.body(lines=lines)), 409, "invoice-has-payments")
         assert_problem(api.put(URL, self.body(state="void")), 409, "invoice-has-payments")
         assert api.put(URL, self.body(memo="Paid by eCheck")).status_code == 200
+
+
+def test_omitted_fields_are_left_as_they_are(api, fabrikam):
+    api.put(URL, invoice_body(terms="Net 15", memo="Thanks!", tax="10.00", state="draft"))
+    body = {k: v for k, v in invoice_body().items() if k not in ("terms", "memo", "tax", "state")}
+    response = api.put(URL, body)
+    assert response.status_code == 200
+    assert (response.json()["terms"], response.json()["memo"]) == ("Net 15", "Thanks!")
+    assert (response.json()["tax"], response.json()["state"]) == ("10.00", "draft")
+    assert AuditEvent.objects.filter(action="invoice.updated").count() == 0

@@ -131,3 +131,13 @@ def test_reads_write_no_audit_entries(api, northwind):
     make_payment(make_invoice(northwind))
     api.get("/api/payments")
     assert not AuditEvent.objects.exclude(action="api_key.created").exists()
+
+
+def test_a_page_costs_the_same_few_queries_however_long(
+    api, northwind, django_assert_max_num_queries
+):
+    for _ in range(20):
+        make_payment(make_invoice(northwind))
+    with django_assert_max_num_queries(8):  # provider, key, last used, page, refunds, …
+        body = api.get("/api/payments", {"limit": 20}).json()
+    assert len(body["items"]) == 20

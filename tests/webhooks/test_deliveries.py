@@ -263,3 +263,16 @@ def test_bodies_are_json_as_sent(pay, invoice, endpoint, receiver):
     delivery = WebhookDelivery.objects.get()
     assert json.loads(delivery.body) == receiver.requests[0]["json"]
     assert receiver.requests[0]["headers"]["Content-Type"] == "application/json"
+
+
+def test_a_failing_webhook_never_costs_a_payment(pay, invoice, endpoint, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in building the body")
+
+    monkeypatch.setattr("remit.webhooks.services.event_body", broken)
+    payment = pay(invoice, new_card())
+    assert payment.state == "approved"
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == invoice.total
+    assert not WebhookDelivery.objects.exists()
+    assert "webhook deliveries for payment" in caplog.text
