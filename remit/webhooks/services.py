@@ -43,24 +43,22 @@ def retry_delay(attempts: int) -> datetime.timedelta:
 
 
 def event_body(event_id: uuid.UUID, event_type: str, payment: Payment, refund: Refund | None):
-    """The JSON sent: {id, type, created, data: {<the payment as the API shows it>, refund}}.
-    Masked like the API: the method is its label, never a card or account number."""
+    """The JSON sent: {id, type, created, data: {<the payment exactly as the API shows it>,
+    refund}}. Masked like the API: the method is its label, never a card or account number."""
+    from ninja.responses import NinjaJSONEncoder
+
     from remit.api.schemas import PaymentOut, RefundOut
     from remit.api.selectors import payment_data, refund_data
 
-    data = PaymentOut.model_validate(payment_data(payment)).model_dump(mode="json")
+    data = PaymentOut.model_validate(payment_data(payment)).model_dump()
     data["refund"] = (
-        RefundOut.model_validate(refund_data(refund, payment)).model_dump(mode="json")
+        RefundOut.model_validate(refund_data(refund, payment)).model_dump()
         if refund is not None
         else None
     )
-    body = {
-        "id": str(event_id),
-        "type": event_type,
-        "created": timezone.now().isoformat(),
-        "data": data,
-    }
-    return json.dumps(body, separators=(",", ":"))
+    body = {"id": str(event_id), "type": event_type, "created": timezone.now(), "data": data}
+    # The API's own encoder, so timestamps and amounts read the same in both.
+    return json.dumps(body, cls=NinjaJSONEncoder, separators=(",", ":"))
 
 
 def deliveries_for_payment_change(

@@ -96,6 +96,20 @@ def test_a_card_payment_is_signed_retried_after_a_500_and_masked(
     assert_no_card_or_account_numbers(receiver)
 
 
+def test_the_data_is_the_payment_as_the_api_shows_it(pay, invoice, endpoint, receiver, client):
+    from remit.api.keys import api_key_create
+
+    payment = pay(invoice, new_card())
+    run_worker()
+    _, key = api_key_create(name="Reader", scopes=["payments:read"])
+    shown = client.get(
+        f"/api/payments/{payment.public_id}", headers={"Authorization": f"Bearer {key}"}
+    ).json()
+    data = receiver.requests[0]["json"]["data"]
+    assert data.pop("refund") is None
+    assert data == shown
+
+
 def test_every_event_of_a_payments_life(
     pay,
     invoice,
