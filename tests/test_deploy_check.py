@@ -21,7 +21,6 @@ def run_remit(*args, env=None):
         "CSRF_COOKIE_SECURE",
         "SECURE_HSTS_SECONDS",
         "ALLOWED_HOSTS",
-        "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by e2e/conftest.py for Playwright, not a deployment's
     }
     base = {k: v for k, v in os.environ.items() if k not in overridden}
     return subprocess.run(
