@@ -18,10 +18,6 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make to set
-# up data happen in that same thread, outside any coroutine.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def chromium_path() -> str | None:
     for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
@@ -45,10 +41,16 @@ def browser():
         pytest.skip("no chromium on this machine: apt-get install chromium to run browser tests")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make to
+    # set up data happen in that same thread, outside any coroutine. Only while browsers run.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
@@ -75,9 +77,9 @@ def screenshot(page, request):
     """screenshot("name") saves artifacts/screenshots/<test>-<name>.png for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
+    def take(name: str, *, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{request.node.name}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -33,7 +33,16 @@ CARD_TRIGGERS = {
     "4000000000000119": Trigger("processor_error", "3", "400", "Processor error"),
 }
 
-RETURN_REASONS = {"R01": "Insufficient Funds", "R02": "Account Closed"}
+RETURN_REASONS = {
+    "R01": "Insufficient Funds",
+    "R02": "Account Closed",
+    "R03": "No Account/Unable to Locate Account",
+    "R04": "Invalid Account Number",
+    "R05": "Unauthorized Debit to Consumer Account",
+    "R07": "Authorization Revoked by Customer",
+    "R10": "Customer Advises Not Authorized",
+    "R29": "Corporate Customer Advises Not Authorized",
+}
 
 CHECK_TRIGGERS = {
     "1000000001": Trigger("return_r01", "1", "100", "SUCCESS", return_code="R01"),

@@ -833,6 +833,31 @@ class Sandbox:
                 settled.append(row["transaction_id"])
         return {"settled": settled, "returned": returned}
 
+    def return_check(self, transaction_id: str, code: str) -> dict:
+        """A late return: the bank sends back an eCheck sale that already settled (consumer
+        accounts may do so for up to 60 days). Adds a check_return action; the condition becomes
+        failed. Returns {"returned": [...]} — empty when the transaction is not a settled eCheck
+        sale."""
+        with self._tx():
+            row = self.db.execute(
+                "SELECT * FROM txn WHERE transaction_id = ? AND kind = 'ck' AND type = 'sale'"
+                " AND condition = 'complete'",
+                (transaction_id,),
+            ).fetchone()
+            if row is None:
+                return {"returned": []}
+            self._add_action(
+                row["id"],
+                "check_return",
+                row["settle_amount"],
+                self.clock(),
+                success=True,
+                text=f"{code}: {cards.RETURN_REASONS[code]}",
+                code="",
+            )
+            self.db.execute("UPDATE txn SET condition = 'failed' WHERE id = ?", (row["id"],))
+        return {"returned": [transaction_id]}
+
     def transaction_exists(self, transaction_id: str) -> bool:
         with self.lock:
             row = self.db.execute(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from sandbox_gateway.cards import RETURN_REASONS
 from sandbox_gateway.engine import Sandbox, format_answer
 
 FAULT_MODES = ("timeout", "drop_after_approve", "http_500", "garbage")
@@ -201,6 +202,17 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": "Invalid Transaction ID specified"})
                 return
             self._json(200, sandbox.settle(transaction_id))
+        elif path == "/_sandbox/return":
+            transaction_id = form.get("transaction_id", "").strip()
+            code = form.get("code", "R01").strip().upper()
+            if code not in RETURN_REASONS:
+                self._json(400, {"error": f"code must be one of {', '.join(RETURN_REASONS)}"})
+                return
+            if not sandbox.transaction_exists(transaction_id):
+                self._json(404, {"error": "Invalid Transaction ID specified"})
+                return
+            answer = sandbox.return_check(transaction_id, code)
+            self._json(200 if answer["returned"] else 409, answer)
         elif path == "/_sandbox/reset":
             sandbox.reset()
             self.server.set_fault("none", 0, 0)

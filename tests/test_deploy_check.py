@@ -21,6 +21,7 @@ def run_remit(*args, env=None):
         "CSRF_COOKIE_SECURE",
         "SECURE_HSTS_SECONDS",
         "ALLOWED_HOSTS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",  # the browser tests' setting, never a deployment's
     }
     base = {k: v for k, v in os.environ.items() if k not in overridden}
     return subprocess.run(

@@ -122,3 +122,11 @@ class TestStaffAndDeactivated:
 def test_unsafe_methods_are_refused_on_read_pages(as_manager, invoice):
     for url in [reverse("home"), reverse("invoice_list"), *invoice_urls(invoice)]:
         assert as_manager.post(url).status_code == 405, url
+
+
+@pytest.mark.django_db
+def test_staff_are_sent_to_the_back_office(client, staff):
+    client.force_login(staff)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == "/backoffice/"

@@ -71,10 +71,22 @@ DECLINED_MESSAGE = (
     "The payment could not be processed: the card was declined for lack of funds, or the card or "
     "bank information was incorrect or incomplete. Please contact your service provider for details."
 )
+DUPLICATE_MESSAGE = (
+    "The payment processor refused this payment as a duplicate of one made moments ago with the "
+    "same card or account and amount. Nothing was charged for it. Check the invoice's payment "
+    "history, or wait a few minutes and try again."
+)
 UNKNOWN_MESSAGE = (
     "We could not confirm this payment with the payment processor yet. It is being confirmed now "
     "and you will not be charged twice. Please check this invoice again in a few minutes."
 )
+
+
+def failure_message(payment: Payment) -> str:
+    """What to tell the payer about a declined or failed payment (never which field was wrong)."""
+    if payment.response_text.lower().startswith("duplicate transaction"):
+        return DUPLICATE_MESSAGE
+    return DECLINED_MESSAGE
 
 
 class PaymentRefused(Exception):
@@ -186,7 +198,13 @@ def pay_invoice(
         return payment
     gateway = gateway or get_gateway()
     result = _sale(gateway, payment, choice)
-    return record_gateway_outcome(payment.pk, result, source="portal", choice=choice)
+    payment = record_gateway_outcome(payment.pk, result, source="portal", choice=choice)
+    if result.is_duplicate and payment.state == PaymentState.UNKNOWN:
+        # The gateway refused this as a duplicate. Look our order id up at once: found means it
+        # went through after all; not found means this attempt was refused and nothing was charged.
+        reconcile_payment(payment.pk, gateway=gateway, missing_is_final=True)
+        payment.refresh_from_db()
+    return payment
 
 
 def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address):
@@ -600,10 +618,17 @@ def payments_to_reconcile(now: datetime.datetime | None = None):
 
 
 def reconcile_payment(
-    payment_id: int, *, gateway: Gateway | None = None, now: datetime.datetime | None = None
+    payment_id: int,
+    *,
+    gateway: Gateway | None = None,
+    now: datetime.datetime | None = None,
+    missing_is_final: bool = False,
 ) -> str:
     """Ask the gateway what happened to this payment's order id and finish the record. Returns the
-    payment's state afterwards. Safe to run any number of times, from any number of workers."""
+    payment's state afterwards. Safe to run any number of times, from any number of workers.
+
+    An order the gateway does not know is taken as never charged once it is older than
+    RECONCILE_NOT_FOUND_AFTER, or at once with `missing_is_final` (the gateway just refused it)."""
     now = now or timezone.now()
     payment = Payment.objects.get(pk=payment_id)
     if payment.state not in (*IN_FLIGHT_STATES, PaymentState.APPROVED, PaymentState.SETTLED):
@@ -628,7 +653,7 @@ def reconcile_payment(
         if sale is None:
             age = (now - payment.created_at).total_seconds()
             if payment.state in (PaymentState.PROCESSING, PaymentState.UNKNOWN) and (
-                age >= settings.RECONCILE_NOT_FOUND_AFTER
+                missing_is_final or age >= settings.RECONCILE_NOT_FOUND_AFTER
             ):
                 _transition(
                     payment,

@@ -19,10 +19,10 @@ from remit.payments import authorization
 from remit.payments.access import get_payment_method_for, payment_methods_for
 from remit.payments.models import IN_FLIGHT_STATES, MethodKind, Payment, PaymentState
 from remit.payments.services import (
-    DECLINED_MESSAGE,
     IN_FLIGHT_MESSAGE,
     UNKNOWN_MESSAGE,
     PaymentRefused,
+    failure_message,
     invoice_payable_problem,
     pay_invoice,
     payment_method_remove,
@@ -142,7 +142,7 @@ def make_payment(request, pk: int):
         response["HX-Trigger"] = "payment-processed"
         return response
     # Declined or failed: nothing was charged; pick another method and try again with a new key.
-    context["error"] = DECLINED_MESSAGE
+    context["error"] = failure_message(payment)
     context["form"] = _fresh(form, form_kwargs)
     return _render(request, context)
 

@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -19,6 +19,8 @@ INVOICES_PER_PAGE = 50
 @require_GET
 @login_required
 def home(request):
+    if not request.user.is_client:
+        return redirect("admin:index")  # provider staff work in the back office
     context = {"nav": "home"}
     if request.user.can_view_financials:
         invoices = invoices_for(request.user)

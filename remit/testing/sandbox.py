@@ -181,6 +181,10 @@ class SandboxGatewayProcess:
         fields = {"transaction_id": transaction_id} if transaction_id else {}
         return self._control("/_sandbox/settle", **fields)
 
+    def return_check(self, transaction_id: str, code: str = "R01") -> dict:
+        """The bank returns a settled eCheck sale later on (a late return, with this R-code)."""
+        return self._control("/_sandbox/return", transaction_id=transaction_id, code=code)
+
     def reset(self) -> None:
         self._control("/_sandbox/reset")
 

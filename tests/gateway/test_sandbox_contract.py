@@ -197,6 +197,28 @@ def test_a_returned_echeck_fails_at_settlement_with_its_r_code(
     assert found.sale_approved
 
 
+def test_a_late_return_after_settlement(gateway, sandbox_gateway):
+    result = gateway.sale(amount=Decimal("80.00"), order_id="ck-late", bank_account=account())
+    assert sandbox_gateway.settle()["returned"] == []
+    assert only(gateway.query(order_id="ck-late")).condition == Condition.COMPLETE
+    assert sandbox_gateway.return_check(result.transaction_id, "R10") == {
+        "returned": [result.transaction_id]
+    }
+    found = only(gateway.query(order_id="ck-late"))
+    assert found.condition == Condition.FAILED
+    assert [a.action_type for a in found.actions] == ["sale", "settle", "check_return"]
+    assert found.return_code == "R10"
+
+
+def test_only_a_settled_echeck_can_be_returned(gateway, sandbox_gateway):
+    import httpx
+
+    pending = gateway.sale(amount=Decimal("81.00"), order_id="ck-p", bank_account=account())
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        sandbox_gateway.return_check(pending.transaction_id)
+    assert refused.value.response.status_code == 409
+
+
 def test_a_failed_echeck_account_declines(gateway):
     result = gateway.sale(amount=Decimal("5.00"), order_id="o", bank_account=account("1000000003"))
     assert result.outcome == Outcome.DECLINED

@@ -254,3 +254,53 @@ class TestRefusedBeforeTheGateway:
             pay_invoice(
                 user=manager, invoice=due_invoice, attempt_key=uuid.uuid4(), choice=new_card()
             )
+
+
+class TestLateReturn:
+    def test_a_settled_echeck_returned_weeks_later_reopens_the_invoice(
+        self, pay, due_invoice, manager, sandbox_gateway
+    ):
+        payment = pay(due_invoice, new_bank())
+        sandbox_gateway.settle()
+        assert reconcile_payment(payment.pk) == PaymentState.SETTLED
+        assert fresh(due_invoice, manager).status == InvoiceStatus.PAID
+        sandbox_gateway.return_check(payment.transaction_id, "R10")
+        assert reconcile_payment(payment.pk) == PaymentState.RETURNED
+        payment.refresh_from_db()
+        assert payment.return_code == "R10"
+        assert payment.applied_amount == Decimal("0.00")
+        assert fresh(due_invoice, manager).amount_due == Decimal("1234.00")
+        run_worker()
+        assert any("returned" in m.subject for m in mail.outbox)
+
+    def test_settled_echecks_are_watched_for_returns_then_forgotten(
+        self, pay, due_invoice, sandbox_gateway, settings
+    ):
+        import datetime
+
+        from django.utils import timezone
+
+        from remit.payments.services import payments_to_reconcile
+
+        payment = pay(due_invoice, new_bank())
+        sandbox_gateway.settle()
+        reconcile_payment(payment.pk)
+        assert payment.pk in payments_to_reconcile().values_list("pk", flat=True)
+        later = timezone.now() + datetime.timedelta(days=settings.ECHECK_RETURN_WINDOW_DAYS + 1)
+        assert payment.pk not in payments_to_reconcile(now=later).values_list("pk", flat=True)
+
+
+class TestGatewayDuplicateCheck:
+    def test_same_card_same_amount_moments_later_is_refused_and_not_charged(
+        self, pay, northwind, manager, sandbox_gateway
+    ):
+        from remit.payments.services import DUPLICATE_MESSAGE, failure_message
+
+        first = make_invoice(northwind, total="100.00")
+        second = make_invoice(northwind, total="100.00")
+        assert pay(first, new_card()).state == PaymentState.APPROVED
+        refused = pay(second, new_card())
+        assert refused.state == PaymentState.FAILED  # looked up at once: not ours, not charged
+        assert failure_message(refused) == DUPLICATE_MESSAGE
+        assert fresh(second, manager).amount_due == Decimal("100.00")
+        assert len([s for s in sales_at_gateway(sandbox_gateway) if s.sale_approved]) == 1
