@@ -437,6 +437,7 @@ def refund_request(
             idempotency_key=stored_key,
             ip_address=caller.ip_address,
             gateway=gateway,
+            actor_label=caller.api_key.name,
         )
     except RefundRefused as refused:
         # A request with the same key may have won a race with this one: answer with its refund.
