@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "remit.audit",
     "remit.payments",
     "remit.portal",
+    "ninja",  # serves Swagger UI's files from here, not a CDN (the CSP allows only 'self')
+    "remit.api",
+    "remit.webhooks",
 ]
 
 MIDDLEWARE = [

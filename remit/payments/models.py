@@ -219,7 +219,7 @@ class Payment(models.Model):
     def method_label(self) -> str:
         if self.method_kind == MethodKind.CARD:
             return f"{self.method_brand or 'Card'} •••• {self.method_last4}"
-        return f"eCheck {self.method_brand or ''} •••• {self.method_last4}".replace("  ", " ")
+        return f"eCheck · {(self.method_brand or 'bank').capitalize()} •••• {self.method_last4}"
 
     @property
     def in_flight(self) -> bool:

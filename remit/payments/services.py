@@ -31,7 +31,7 @@ from remit.audit.services import record_event
 from remit.billing.models import Invoice
 from remit.core.models import Provider
 from remit.core.money import ZERO, format_money, to_money
-from remit.gateway import gateway_configured, get_gateway
+from remit.gateway import GatewayNotConfigured, gateway_configured, get_gateway
 from remit.gateway.base import (
     BankAccount,
     Billing,
@@ -780,8 +780,10 @@ def refund_payment(
     idempotency_key: str = "",
     ip_address: str | None = None,
     gateway: Gateway | None = None,
+    actor_label: str = "",
 ) -> Refund:
-    """Refund a settled payment, fully or partly (up to what is still applied)."""
+    """Refund a settled payment, fully or partly (up to what is still applied). `actor_label`
+    names a requester that is not a user (an integration's API key)."""
     return _child_transaction(
         payment,
         RefundKind.REFUND,
@@ -792,6 +794,7 @@ def refund_payment(
         idempotency_key=idempotency_key,
         ip_address=ip_address,
         gateway=gateway,
+        actor_label=actor_label,
     )
 
 
@@ -804,6 +807,7 @@ def void_payment(
     idempotency_key: str = "",
     ip_address: str | None = None,
     gateway: Gateway | None = None,
+    actor_label: str = "",
 ) -> Refund:
     """Cancel a payment before it settles (a card approved today, an eCheck pending)."""
     return _child_transaction(
@@ -816,12 +820,29 @@ def void_payment(
         idempotency_key=idempotency_key,
         ip_address=ip_address,
         gateway=gateway,
+        actor_label=actor_label,
     )
 
 
 def _child_transaction(
-    payment, kind, amount, *, acting_user, reason, via, idempotency_key, ip_address, gateway
+    payment,
+    kind,
+    amount,
+    *,
+    acting_user,
+    reason,
+    via,
+    idempotency_key,
+    ip_address,
+    gateway,
+    actor_label,
 ):
+    actor_label = actor_label or getattr(acting_user, "email", "") or via
+    if gateway is None:  # before anything is written: no gateway, no refund row left behind
+        try:
+            gateway = get_gateway()
+        except GatewayNotConfigured:
+            raise RefundRefused("No payment gateway is configured.", "no_gateway") from None
     if idempotency_key:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -877,7 +898,7 @@ def _child_transaction(
             record_event(
                 f"payment.{kind}_requested",
                 actor=acting_user,
-                actor_label=getattr(acting_user, "email", "") or via,
+                actor_label=actor_label,
                 obj=locked,
                 summary=f"{refund.get_kind_display()} of {format_money(amount)} requested for {locked.order_id}",
                 ip_address=ip_address,
@@ -888,7 +909,6 @@ def _child_transaction(
             "A refund or void of this payment is already being processed.", "in_flight"
         ) from None
 
-    gateway = gateway or get_gateway()
     kind_for_gateway = (
         PaymentKind.CARD if payment.method_kind == MethodKind.CARD else PaymentKind.ECHECK
     )
@@ -909,10 +929,14 @@ def _child_transaction(
     except Exception:
         logger.exception("gateway %s failed for %s", kind, refund.order_id)
         result = GatewayResult(outcome=Outcome.UNKNOWN, response_text="the gateway call failed")
-    return record_refund_outcome(refund.pk, result, acting_user=acting_user)
+    return record_refund_outcome(
+        refund.pk, result, acting_user=acting_user, actor_label=actor_label
+    )
 
 
-def record_refund_outcome(refund_id: int, result: GatewayResult, *, acting_user=None) -> Refund:
+def record_refund_outcome(
+    refund_id: int, result: GatewayResult, *, acting_user=None, actor_label: str = ""
+) -> Refund:
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.state not in (RefundState.PROCESSING, RefundState.UNKNOWN):
@@ -949,7 +973,7 @@ def record_refund_outcome(refund_id: int, result: GatewayResult, *, acting_user=
         record_event(
             f"payment.{refund.kind}",
             actor=acting_user,
-            actor_label=getattr(acting_user, "email", "") or refund.requested_via,
+            actor_label=actor_label or getattr(acting_user, "email", "") or refund.requested_via,
             obj=payment,
             outcome="success" if refund.state == RefundState.SUCCEEDED else "failure",
             summary=f"{refund.get_kind_display()} of {format_money(refund.amount)}: {refund.get_state_display()}",

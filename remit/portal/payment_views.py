@@ -53,7 +53,8 @@ def make_payment(request, pk: int):
     blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
     if blocked is None and invoice.payments.filter(state__in=IN_FLIGHT_STATES).exists():
         blocked = IN_FLIGHT_MESSAGE
-    if request.method == "POST" and _is_replay(request, invoice):
+    replay = request.method == "POST" and _is_replay(request, invoice)
+    if replay:
         blocked = None  # the same window posted again: pay_invoice returns its first outcome
     methods = [
         m
@@ -97,7 +98,7 @@ def make_payment(request, pk: int):
     context.update(form=form, card_form=card_form, bank_form=bank_form, show=chosen)
     if not form.is_valid():
         return _render(request, context)
-    if form.cleaned_data["amount"] != invoice.amount_due:
+    if not replay and form.cleaned_data["amount"] != invoice.amount_due:
         context["error"] = (
             f"The amount due is now {format_money(invoice.amount_due)}. Review it and confirm again."
         )

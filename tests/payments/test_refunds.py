@@ -88,3 +88,13 @@ def test_refund_idempotency_key(pay, due_invoice, staff, gateway, sandbox_gatewa
     assert first.pk == again.pk
     payment.refresh_from_db()
     assert payment.refunded_amount == Decimal("10.00")
+
+
+def test_no_gateway_refuses_before_anything_is_written(
+    pay, due_invoice, staff, sandbox_gateway, settings
+):
+    payment = settled_card_payment(pay, due_invoice, sandbox_gateway)
+    settings.GATEWAY_URL = ""
+    with pytest.raises(RefundRefused, match="No payment gateway"):
+        refund_payment(payment, None, acting_user=staff)
+    assert not Refund.objects.exists()

@@ -1,0 +1,45 @@
+"""`remit create-api-key --name "PSA sync" --scopes organizations:write,invoices:write`
+
+Prints the new key once: Remit stores only its hash."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from remit.accounts.models import User
+from remit.api.keys import ApiKeyError, api_key_create
+from remit.api.models import Scope
+
+
+class Command(BaseCommand):
+    help = "Create an API key for an integration and print it (once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--name", required=True, help="The integration's name, for the audit log."
+        )
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help=f"Comma-separated, or 'all'. Known: {', '.join(Scope.values)}.",
+        )
+        parser.add_argument("--created-by", help="Email of the staff member creating it.")
+
+    def handle(self, *args, name, scopes, created_by=None, **options):
+        wanted = (
+            list(Scope.values)
+            if scopes.strip() == "all"
+            else [scope.strip() for scope in scopes.split(",") if scope.strip()]
+        )
+        user = None
+        if created_by:
+            user = User.objects.filter(email__iexact=created_by, is_staff=True).first()
+            if user is None:
+                raise CommandError(f"No provider staff member has the email {created_by}.")
+        try:
+            api_key, key = api_key_create(name=name, scopes=wanted, created_by=user)
+        except ApiKeyError as error:
+            raise CommandError(str(error)) from error
+        self.stderr.write(
+            f"API key {api_key.name!r} ({api_key.prefix}…) with scopes "
+            f"{', '.join(api_key.scopes)}. Shown once; Remit keeps only its hash:"
+        )
+        self.stdout.write(key)

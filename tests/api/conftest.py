@@ -1,0 +1,77 @@
+"""API tests: keys with chosen scopes, and a client that sends one."""
+
+import json
+
+import pytest
+
+from remit.api.keys import api_key_create
+from remit.api.models import Scope
+from tests.payments.conftest import pay  # noqa: F401  (paying through the sandbox gateway)
+
+
+class ApiClient:
+    """Django's test client speaking JSON with `Authorization: Bearer <key>`."""
+
+    def __init__(self, client, key: str | None):
+        self.client, self.key = client, key
+
+    def _headers(self, headers):
+        base = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        return {**base, **(headers or {})}
+
+    def get(self, path, params=None, headers=None):
+        return self.client.get(path, params or {}, headers=self._headers(headers))
+
+    def put(self, path, data, headers=None):
+        body = data if isinstance(data, str | bytes) else json.dumps(data)
+        return self.client.put(
+            path, body, content_type="application/json", headers=self._headers(headers)
+        )
+
+    def post(self, path, data, headers=None):
+        body = data if isinstance(data, str | bytes) else json.dumps(data)
+        return self.client.post(
+            path, body, content_type="application/json", headers=self._headers(headers)
+        )
+
+
+@pytest.fixture
+def make_key(db, staff):
+    def make(*scopes: str, name: str | None = None):
+        api_key, key = api_key_create(
+            name=name or f"Key {'+'.join(scopes) or 'none'}", scopes=scopes, created_by=staff
+        )
+        return api_key, key
+
+    return make
+
+
+@pytest.fixture
+def psa_key(make_key, provider):
+    """A key with every scope, named like the integration."""
+    return make_key(*Scope.values, name="ConnectWise PSA sync")
+
+
+@pytest.fixture
+def api(client, psa_key):
+    return ApiClient(client, psa_key[1])
+
+
+@pytest.fixture
+def api_as(client, make_key, provider):
+    """api_as(*scopes): a client whose key holds exactly these scopes."""
+
+    def make(*scopes: str):
+        return ApiClient(client, make_key(*scopes)[1])
+
+    return make
+
+
+def assert_problem(response, status: int, slug: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"] == (f"/api/problems/{slug}" if slug else "about:blank")
+    return body
