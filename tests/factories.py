@@ -91,3 +91,26 @@ def make_invoice(
     )
     invoice.refresh_from_db()
     return invoice
+
+
+def confirmed_totp_device(user):
+    """The staff member's authenticator app, set up (django-otp TOTP device, confirmed)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "Authenticator app"}
+    )
+    return device
+
+
+def sign_in_staff(client, user):
+    """Sign provider staff in to the back office as if they had entered their password *and* a
+    TOTP code: every back-office page needs both (remit.backoffice)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = confirmed_totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device

@@ -31,7 +31,18 @@ class BackofficeSite(admin.AdminSite):
         return context
 
     # The home page lists the daily pages first, the technical ones last, each under a plain name.
-    APP_ORDER = ["payments", "billing", "accounts", "core", "audit", "backoffice", "auth", "axes"]
+    APP_ORDER = [
+        "payments",
+        "billing",
+        "accounts",
+        "core",
+        "api",
+        "webhooks",
+        "audit",
+        "backoffice",
+        "auth",
+        "axes",
+    ]
     APP_NAMES = {
         "core": "Settings",
         "axes": "Sign-in lockouts",

@@ -7,6 +7,7 @@ import pytest
 from remit.api.keys import api_key_authenticate
 from remit.api.models import ApiKey
 from remit.audit.models import AuditEvent
+from tests.factories import sign_in_staff
 
 ADD = "/backoffice/api/apikey/add/"
 LIST = "/backoffice/api/apikey/"
@@ -14,7 +15,7 @@ LIST = "/backoffice/api/apikey/"
 
 @pytest.fixture
 def as_staff(client, staff):
-    client.force_login(staff)
+    sign_in_staff(client, staff)  # password and TOTP code
     return client
 
 

@@ -2,18 +2,13 @@
 only gave a password (`as_unverified_staff`), and the client cast of tests/conftest.py."""
 
 import pytest
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from remit.audit.models import AuditEvent
+from tests.factories import confirmed_totp_device, sign_in_staff
 
-
-def confirmed_device(user) -> TOTPDevice:
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=user, confirmed=True, defaults={"name": "Authenticator app"}
-    )
-    return device
+confirmed_device = confirmed_totp_device
 
 
 def current_code(device: TOTPDevice) -> str:
@@ -21,14 +16,7 @@ def current_code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
-def sign_in_verified(client, user) -> TOTPDevice:
-    """As if the user had entered their password and a valid code."""
-    device = confirmed_device(user)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return device
+sign_in_verified = sign_in_staff
 
 
 @pytest.fixture

@@ -66,6 +66,10 @@ PAGES = [
     "/backoffice/audit/auditevent/",
     "/backoffice/audit/auditevent/{event.pk}/change/",
     "/backoffice/password_change/",
+    # The integration API's keys and the webhooks (their own apps) sit behind the same door.
+    "/backoffice/api/apikey/",
+    "/backoffice/webhooks/webhookendpoint/",
+    "/backoffice/webhooks/webhookdelivery/",
 ]
 ACTIONS = [  # POST-only
     "/backoffice/core/provider/test-connection/",

@@ -4,12 +4,13 @@ import pytest
 
 from remit.audit.models import AuditEvent
 from remit.webhooks.models import WebhookDelivery, WebhookEndpoint
+from tests.factories import sign_in_staff
 from tests.payments.conftest import new_card, run_worker
 
 
 @pytest.fixture
 def as_staff(client, staff):
-    client.force_login(staff)
+    sign_in_staff(client, staff)  # password and TOTP code
     return client
 
 

@@ -138,7 +138,7 @@ def test_every_event_of_a_payments_life(
     refunded = receiver.requests[-1]["json"]["data"]
     assert refunded["refund"]["id"] == refund.order_id
     assert (refunded["refund"]["amount"], refunded["refunded_amount"]) == ("1234.00", "1234.00")
-    assert refunded["method"]["label"] == "eCheck checking •••• 3815"
+    assert refunded["method"]["label"] == "eCheck · Checking •••• 3815"
     assert_no_card_or_account_numbers(receiver)
 
 
