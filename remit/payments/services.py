@@ -930,12 +930,17 @@ def _child_transaction(
         logger.exception("gateway %s failed for %s", kind, refund.order_id)
         result = GatewayResult(outcome=Outcome.UNKNOWN, response_text="the gateway call failed")
     return record_refund_outcome(
-        refund.pk, result, acting_user=acting_user, actor_label=actor_label
+        refund.pk, result, acting_user=acting_user, actor_label=actor_label, ip_address=ip_address
     )
 
 
 def record_refund_outcome(
-    refund_id: int, result: GatewayResult, *, acting_user=None, actor_label: str = ""
+    refund_id: int,
+    result: GatewayResult,
+    *,
+    acting_user=None,
+    actor_label: str = "",
+    ip_address: str | None = None,
 ) -> Refund:
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund_id)
@@ -979,6 +984,7 @@ def record_refund_outcome(
             summary=f"{refund.get_kind_display()} of {format_money(refund.amount)}: {refund.get_state_display()}",
             refund_order_id=refund.order_id,
             response_code=refund.response_code,
+            ip_address=ip_address,
         )
     return refund
 
