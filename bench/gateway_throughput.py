@@ -17,6 +17,7 @@ import httpx
 from remit.gateway.base import Billing, Card
 from remit.gateway.nmi import NmiGateway
 from remit.testing import SandboxGatewayProcess
+from remit.testing.cards import VISA
 
 
 def main() -> None:
@@ -25,9 +26,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     options = parser.parse_args()
 
-    card = Card(
-        number="4111111111111111", exp_month=12, exp_year=datetime.now(UTC).year + 2, cvv="999"
-    )
+    card = Card(number=VISA, exp_month=12, exp_year=datetime.now(UTC).year + 2, cvv="999")
     billing = Billing(first_name="Bench", last_name="Mark", address1="1 Main St", zip="10001")
     with SandboxGatewayProcess(extra_args=("--quiet",)) as sandbox, httpx.Client() as client:
         gateway = NmiGateway(sandbox.url, sandbox.security_key, client=client)

@@ -32,9 +32,11 @@ from pathlib import Path
 
 import httpx
 
+from remit.testing.cards import VISA
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-2026"
-CARD = "4111111111111111"
+CARD = VISA
 
 
 def environment(sandbox) -> dict[str, str]:

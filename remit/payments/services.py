@@ -401,15 +401,10 @@ def record_gateway_outcome(
         )
 
         if result.outcome == Outcome.APPROVED:
-            to_state = (
-                PaymentState.APPROVED
-                if payment.method_kind == MethodKind.CARD
-                else PaymentState.PENDING
-            )
             _transition(
                 payment,
                 invoice,
-                to_state,
+                _approved_state(payment),
                 source=source,
                 message=_approved_message(payment),
                 data=data,
@@ -477,6 +472,18 @@ def _clean(value, limit: int) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in str(value or ""))[:limit]
 
 
+def _approved_state(payment: Payment) -> str:
+    """A card is charged when approved; an eCheck waits, pending, until it settles."""
+    return PaymentState.APPROVED if payment.method_kind == MethodKind.CARD else PaymentState.PENDING
+
+
+def _queue_receipt(payment: Payment) -> None:
+    """Queued in the caller's transaction: the receipt exists exactly when the approval does."""
+    from remit.payments.tasks import send_payment_receipt
+
+    send_payment_receipt.enqueue(payment.pk)
+
+
 def _approved_message(payment: Payment) -> str:
     if payment.method_kind == MethodKind.CARD:
         return f"Approved, auth code {payment.auth_code or '-'}"
@@ -490,9 +497,7 @@ def _after_approval(payment: Payment, result: GatewayResult, choice: PaymentChoi
     elif payment.save_method and result.customer_vault_id and choice is not None:
         payment.payment_method = _save_method(payment, result, choice, now)
         payment.save(update_fields=["payment_method"])
-    from remit.payments.tasks import send_payment_receipt
-
-    send_payment_receipt.enqueue(payment.pk)
+    _queue_receipt(payment)
 
 
 def _save_method(
@@ -674,27 +679,20 @@ def _apply_gateway_transaction(
     data = {"condition": str(sale.condition), "actions": [a.action_type for a in sale.actions]}
     if payment.state in (PaymentState.PROCESSING, PaymentState.UNKNOWN):
         sale_action = sale.last_action("sale")
-        payment.transaction_id = sale.transaction_id
-        payment.auth_code = sale.auth_code[:32]
-        payment.response_code = (sale_action.response_code if sale_action else "")[:8]
-        payment.response_text = (sale_action.response_text if sale_action else "")[:255]
+        payment.transaction_id = _clean(sale.transaction_id, 64)
+        payment.auth_code = _clean(sale.auth_code, 32)
+        payment.response_code = _clean(sale_action.response_code if sale_action else "", 8)
+        payment.response_text = _clean(sale_action.response_text if sale_action else "", 255)
         if sale.sale_approved:
-            to_state = (
-                PaymentState.APPROVED
-                if payment.method_kind == MethodKind.CARD
-                else PaymentState.PENDING
-            )
             _transition(
                 payment,
                 invoice,
-                to_state,
+                _approved_state(payment),
                 source="reconcile",
                 message="Found approved at the gateway",
                 data=data,
             )
-            from remit.payments.tasks import send_payment_receipt
-
-            send_payment_receipt.enqueue(payment.pk)
+            _queue_receipt(payment)
         else:
             _transition(
                 payment,
