@@ -36,15 +36,17 @@ def record_event(
         actor = request.user if request.user.is_authenticated else None
     if not actor_label:
         actor_label = actor.email if actor is not None else "system"
-    if organization is None and obj is not None:
-        organization = getattr(obj, "organization", None)
+    # The object's organization by id: no query to fetch a row only its key is needed of.
+    organization_id = getattr(organization, "pk", organization)  # a row or its id
+    if organization_id is None and obj is not None:
+        organization_id = getattr(obj, "organization_id", None)
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=actor_label,
         ip_address=client_ip(request) or ip_address,
         action=action,
         outcome=outcome,
-        organization=organization,
+        organization_id=organization_id,
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         summary=summary[:300],

