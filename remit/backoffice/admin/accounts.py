@@ -8,7 +8,7 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -23,8 +23,36 @@ from remit.backoffice.tasks import send_invitation
 # --- Security levels -----------------------------------------------------------------------------
 
 
+class PermissionChangesAudited:
+    """Audits the permissions a level or group gained and lost when it is saved."""
+
+    permissions_action: str  # the audit action
+    permissions_code: str  # the permission field that names it in the audit entry
+    permissions_holder: str  # "security level", "staff group"
+
+    def save_related(self, request, form, formsets, change):
+        holder = form.instance
+        codes = holder.permissions.values_list(self.permissions_code, flat=True)
+        before = set(codes) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(holder.permissions.values_list(self.permissions_code, flat=True))
+        if before != after:
+            record_event(
+                self.permissions_action,
+                request=request,
+                obj=holder,
+                summary=f"Permissions of {self.permissions_holder} {holder.name} changed",
+                added=sorted(after - before),
+                removed=sorted(before - after),
+            )
+
+
 @admin.register(SecurityLevel)
-class SecurityLevelAdmin(AuditedAdmin):
+class SecurityLevelAdmin(PermissionChangesAudited, AuditedAdmin):
+    permissions_action = "security_level.permissions_changed"
+    permissions_code = "code"
+    permissions_holder = "security level"
+
     list_display = ["name", "is_system", "permission_list", "user_count"]
     filter_horizontal = ["permissions"]
     readonly_fields = ["is_system"]
@@ -34,52 +62,31 @@ class SecurityLevelAdmin(AuditedAdmin):
     def permission_list(self, level: SecurityLevel) -> str:
         return ", ".join(p.name for p in level.permissions.all()) or "—"
 
-    @admin.display(description="Users")
+    @admin.display(description="Users", ordering="user_count")
     def user_count(self, level: SecurityLevel) -> int:
-        return level.users.count()
+        return level.user_count
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("permissions")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("permissions")
+            .annotate(user_count=Count("users"))
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and (obj.is_system or obj.users.exists()):
             return False
         return super().has_delete_permission(request, obj)
 
-    def save_related(self, request, form, formsets, change):
-        level = form.instance
-        before = set(level.permissions.values_list("code", flat=True)) if change else set()
-        super().save_related(request, form, formsets, change)
-        after = set(level.permissions.values_list("code", flat=True))
-        if before != after:
-            record_event(
-                "security_level.permissions_changed",
-                request=request,
-                obj=level,
-                summary=f"Permissions of security level {level.name} changed",
-                added=sorted(after - before),
-                removed=sorted(before - after),
-            )
 
-
-class StaffGroupAdmin(AuditedAdmin, DjangoGroupAdmin):
+class StaffGroupAdmin(PermissionChangesAudited, AuditedAdmin, DjangoGroupAdmin):
     """Django's groups of staff permissions, with every change audited (registered in apps.py, after
     django.contrib.auth registered its own)."""
 
-    def save_related(self, request, form, formsets, change):
-        group = form.instance
-        before = set(group.permissions.values_list("codename", flat=True)) if change else set()
-        super().save_related(request, form, formsets, change)
-        after = set(group.permissions.values_list("codename", flat=True))
-        if before != after:
-            record_event(
-                "group.permissions_changed",
-                request=request,
-                obj=group,
-                summary=f"Permissions of staff group {group.name} changed",
-                added=sorted(after - before),
-                removed=sorted(before - after),
-            )
+    permissions_action = "group.permissions_changed"
+    permissions_code = "codename"
+    permissions_holder = "staff group"
 
 
 # --- Organizations -------------------------------------------------------------------------------
