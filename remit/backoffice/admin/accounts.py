@@ -122,9 +122,12 @@ class OrganizationAdmin(AuditedAdmin):
     inlines = [PortalUserInline]
     change_form_template = "backoffice/organization_change_form.html"
 
-    @admin.display(description="Users")
+    @admin.display(description="Users", ordering="user_count")
     def user_count(self, organization: Organization) -> int:
-        return organization.users.count()
+        return organization.user_count
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(user_count=Count("users"))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: invoices and payments keep pointing at it
