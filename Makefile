@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 ## Set everything up and run Remit on SQLite with the sandbox gateway and a worker.
 demo: $(STAMP)
-	DEBUG=1 $(BIN)/remit demo
+	$(BIN)/remit demo $(DEMO_ARGS)
 
 ## Set everything up and run the whole suite (lint, unit, integration, browser).
 test: $(STAMP)

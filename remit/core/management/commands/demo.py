@@ -1,5 +1,6 @@
 """`remit demo` (what `make demo` runs): migrate, load the demo data, then run the sandbox gateway, a
-background worker and the web server together until Ctrl+C."""
+background worker and the web server together until Ctrl+C.
+The environment (DEBUG off, a generated secret key, ...) is `remit.core.demo_env`'s."""
 
 import importlib.util
 import os
@@ -8,12 +9,12 @@ import subprocess
 import sys
 import time
 
+import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from remit.core.demo_env import DEMO_GATEWAY_KEY, demo_environment
 from remit.core.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE, STAFF
-
-DEMO_GATEWAY_KEY = "remit-demo-sandbox-key"
 
 
 def _interrupt(signum, frame):
@@ -36,14 +37,14 @@ class Command(BaseCommand):
     def handle(self, *args, port, gateway_port, settle_after, **options):
         signal.signal(signal.SIGTERM, _interrupt)
         remit = [sys.executable, "-m", "remit"]
-        env = {
-            **os.environ,
-            "DEBUG": "1",
-            "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
-            "GATEWAY_SECURITY_KEY": DEMO_GATEWAY_KEY,
-            "PYTHONUNBUFFERED": "1",
-        }
-        for step in (["migrate", "--noinput", "-v", "0"], ["seed-demo"]):
+        env = {**os.environ, **demo_environment(gateway_port=gateway_port)}
+        steps = (
+            ["migrate", "--noinput", "-v", "0"],
+            ["collectstatic", "--noinput", "-v", "0"],
+            # Quiet: the accounts are printed once, below, with the addresses to open.
+            ["seed-demo", "-v", "0"],
+        )
+        for step in steps:
             subprocess.run([*remit, *step], env=env, check=True)  # noqa: S603
 
         processes = []
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         processes.append(
             subprocess.Popen([*remit, "runserver", f"127.0.0.1:{port}"], env=env)  # noqa: S603
         )
-        time.sleep(2)
+        self._wait_until_serving(f"http://127.0.0.1:{port}/healthz", processes)
         self._print_welcome(port, gateway_port)
         try:
             while all(process.poll() is None for process in processes):
@@ -86,6 +87,18 @@ class Command(BaseCommand):
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+    @staticmethod
+    def _wait_until_serving(url: str, processes: list, timeout: float = 60.0) -> None:
+        """Print the welcome once the web server answers, not before (nor never, if one died)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and all(p.poll() is None for p in processes):
+            try:
+                if httpx.get(url, timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
 
     def _print_welcome(self, port: int, gateway_port: int) -> None:
         out = self.stdout

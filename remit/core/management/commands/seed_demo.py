@@ -133,6 +133,8 @@ class Command(BaseCommand):
                     Invoice.objects.filter(pk=invoice.pk).update(amount_paid=invoice.total)
                 created_invoices += 1
 
+        if options["verbosity"] == 0:
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({created_people} people and {created_invoices} invoices added). "
