@@ -3,8 +3,10 @@ own browsers here). Without a chromium they are skipped, unless REMIT_REQUIRE_BR
 a missing browser is a failure."""
 
 import os
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -53,6 +55,57 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+# Accessibility: axe-core (bundled in the axe-playwright-python package, never from a CDN) checks
+# WCAG 2.0, 2.1 and 2.2, levels A and AA, at a desktop and a phone width.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+WIDTHS = ((1280, 900), (390, 844))
+_checked_paths: set[str] = set()  # page shapes already checked in this session
+
+
+def accessibility_problems(page, screenshot_name: str | None = None) -> list[str]:
+    """axe violations, and a page wider than the screen, at each width; the viewport is restored.
+    With REMIT_SCREENSHOTS=1, each width is also saved under artifacts/screenshots/pages/."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    viewport = page.viewport_size
+    problems = []
+    try:
+        for width, height in WIDTHS:
+            page.set_viewport_size({"width": width, "height": height})
+            results = axe.run(
+                page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}}
+            ).response
+            for violation in results["violations"]:
+                targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
+                problems.append(f"{width}px {violation['id']}: {violation['help']} at {targets}")
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                problems.append(f"{width}px: the page scrolls sideways by {overflow}px")
+            if screenshot_name and os.environ.get("REMIT_SCREENSHOTS") == "1":
+                (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
+                name = screenshot_name.strip("/").replace("/", "_") or "root"
+                page.screenshot(
+                    path=str(SCREENSHOTS / "pages" / f"{name}-{width}.png"), full_page=True
+                )
+    finally:
+        page.set_viewport_size(viewport)
+    return problems
+
+
+def assert_accessible(page) -> None:
+    """Check the page as it is now (an open dialog included) at both widths."""
+    problems = accessibility_problems(page)
+    assert problems == [], f"{page.url} is not accessible:\n" + "\n".join(problems)
+
+
+def _page_shape(url: str) -> str:
+    """/invoices/12/pay/ and /invoices/7/pay/ are one page to check."""
+    return re.sub(r"/\d+(?=/|$)", "/N", urlsplit(url).path)
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(
@@ -67,9 +120,30 @@ def page(browser, live_server):
         lambda message: errors.append(message.text) if message.type == "error" else None,
     )
     page.console_errors = errors  # a test that expects an error page may clear them
+    visited: list[str] = []
+    page.on(
+        "framenavigated",
+        lambda frame: visited.append(frame.url) if frame == page.main_frame else None,
+    )
     yield page
+    # Every page a browser test opened is checked for accessibility, as the user it was opened by
+    # (same cookies), once per page shape a session.
+    problems = []
+    for url in dict.fromkeys(visited):
+        shape = _page_shape(url)
+        if not url.startswith(live_server.url) or shape in _checked_paths:
+            continue
+        _checked_paths.add(shape)
+        probe = context.new_page()
+        try:
+            if probe.goto(url).ok:
+                found = accessibility_problems(probe, screenshot_name=shape)
+                problems += [f"{shape} {problem}" for problem in found]
+        finally:
+            probe.close()
     context.close()
     assert errors == [], f"the page logged errors: {errors}"
+    assert problems == [], "pages not accessible:\n" + "\n".join(problems)
 
 
 @pytest.fixture

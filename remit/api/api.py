@@ -179,7 +179,10 @@ api = RemitAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
-    docs=Swagger(settings={"defaultModelsExpandDepth": 0}),
+    docs=Swagger(
+        # No deep links: they put a link inside the button that opens an operation (nested controls).
+        settings={"defaultModelsExpandDepth": 0, "deepLinking": False}
+    ),
 )
 
 AUTH_ERRORS = {401: Problem, 403: Problem, 422: Problem}

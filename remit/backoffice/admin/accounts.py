@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
@@ -54,7 +54,9 @@ class SecurityLevelAdmin(PermissionChangesAudited, AuditedAdmin):
     permissions_holder = "security level"
 
     list_display = ["name", "is_system", "permission_list", "user_count"]
-    filter_horizontal = ["permissions"]
+    # A short list: plain checkboxes, each with its label (the admin's two-box filter widget has
+    # unlabelled controls and ARIA on elements that may not carry it).
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     readonly_fields = ["is_system"]
     fields = ["name", "description", "permissions", "is_system"]
 

@@ -45,6 +45,12 @@ class InvoiceLineForm(forms.ModelForm):
     class Meta:
         model = InvoiceLine
         fields = ["description", "quantity", "unit_price"]
+        # A tabular inline labels its columns in the table head only; each input needs its own name.
+        widgets = {
+            "description": forms.TextInput(attrs={"aria-label": "Description"}),
+            "quantity": forms.NumberInput(attrs={"aria-label": "Quantity"}),
+            "unit_price": forms.NumberInput(attrs={"aria-label": "Unit price"}),
+        }
 
     def clean_quantity(self) -> Decimal:
         quantity = self.cleaned_data["quantity"]

@@ -35,7 +35,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, port, gateway_port, settle_after, **options):
+        # Explicitly: a shell that starts the demo in the background leaves SIGINT ignored.
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         remit = [sys.executable, "-m", "remit"]
         env = {**os.environ, **demo_environment(gateway_port=gateway_port)}
         steps = (
@@ -81,7 +83,7 @@ class Command(BaseCommand):
         finally:
             for process in processes:
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.terminate()
             for process in processes:
                 try:
                     process.wait(timeout=10)
