@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from remit.accounts.emails import normalise_email
 from remit.accounts.models import Organization, SecurityLevel, User
 from remit.api.models import ApiKey
 from remit.api.problems import ApiProblem
@@ -164,7 +165,9 @@ def user_upsert(external_id: str, data: UserIn, *, caller: Caller) -> Upserted:
 
 def _user_upsert(external_id, data: UserIn, organization, level, caller) -> Upserted:
     user = User.objects.select_for_update().filter(external_id=external_id).first()
-    by_email = User.objects.filter(email__iexact=data.email).exclude(pk=getattr(user, "pk", None))
+    by_email = User.objects.filter(email=normalise_email(data.email)).exclude(
+        pk=getattr(user, "pk", None)
+    )
     other = by_email.first()
     linked = False
     if other is not None:

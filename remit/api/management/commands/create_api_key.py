@@ -4,6 +4,7 @@ Prints the new key once: Remit stores only its hash."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from remit.accounts.emails import normalise_email
 from remit.accounts.models import User
 from remit.api.keys import ApiKeyError, api_key_create
 from remit.api.models import Scope
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         )
         user = None
         if created_by:
-            user = User.objects.filter(email__iexact=created_by, is_staff=True).first()
+            user = User.objects.filter(email=normalise_email(created_by), is_staff=True).first()
             if user is None:
                 raise CommandError(f"No provider staff member has the email {created_by}.")
         try:
