@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 
 from remit.accounts.models import User
+from remit.api.account_services import organization_upsert, user_upsert
 from remit.api.auth import ApiKeyAuth
 from remit.api.models import Scope
 from remit.api.problems import (
@@ -48,13 +49,7 @@ from remit.api.selectors import (
     refund_data,
     user_data,
 )
-from remit.api.services import (
-    Caller,
-    invoice_upsert,
-    organization_upsert,
-    refund_request,
-    user_upsert,
-)
+from remit.api.services import Caller, invoice_upsert, refund_request
 from remit.audit.services import client_ip
 from remit.payments.models import Payment
 
