@@ -50,10 +50,10 @@ class NotManaged(ApiProblem):
         )
 
 
-def _require_managed(caller: Caller, organization: Organization, *, action: str, obj, what: str):
+def _require_managed(caller: Caller, organization: Organization, *, action: str, obj, detail: str):
     if not caller.api_key.manages(organization.pk):
         raise NotManaged(
-            f"{what} is in an organization this API key does not manage.",
+            detail,
             action=action,
             obj=obj,
             organization=organization,
@@ -107,7 +107,7 @@ def organization_upsert(external_id: str, data: OrganizationIn, *, caller: Calle
                     organization,
                     action="organization.updated",
                     obj=organization,
-                    what=f"Organization {external_id}",
+                    detail=f"Organization {external_id} is not managed by this API key.",
                 )
                 changes = _apply(organization, wanted)
                 if changes:
@@ -171,16 +171,17 @@ def _user_upsert(external_id, data: UserIn, organization, level, caller) -> Upse
             user.organization,
             action="user.linked" if linked else "user.updated",
             obj=user,
-            what=f"A portal user with the email address {data.email}"
-            if linked
-            else f"User {external_id}",
+            detail=(
+                f"A portal user with the email address {email}" if linked else f"User {external_id}"
+            )
+            + " is in an organization this API key does not manage.",
         )
     _require_managed(
         caller,
         organization,
         action="user.created" if user is None else "user.updated",
         obj=user if user is not None else organization,
-        what=f"Organization {data.organization}",
+        detail=f"Organization {data.organization} is not managed by this API key.",
     )
 
     wanted: dict[str, Any] = {"email": email, "organization": organization}

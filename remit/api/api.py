@@ -61,6 +61,8 @@ Keeps Remit in step with your PSA and accounting system.
 **Authentication.** Every operation needs an API key: `Authorization: Bearer rmt_…`. Provider staff
 create keys in the back office (or with `remit create-api-key`); each has scopes, and is shown once.
 No key, or an unknown or revoked one: **401**. A key without the operation's scope: **403**.
+A key writes only organizations it created or was granted by staff, and only their users: anything
+else is **403** `organization-not-managed`.
 
 **Errors** are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 (`application/problem+json`) with `type`, `title`, `status`, `detail`, and for invalid input
@@ -234,7 +236,9 @@ def organization_put(request, payload: OrganizationIn, external_id: str = Extern
 )
 def user_put(request, payload: UserIn, external_id: str = ExternalId):
     """Scope `users:write`. A client user of an organization, by your identifier. A portal user
-    who already has this email address and no external id yet is linked, not duplicated. A new
+    who already has this email address and no external id yet is linked, not duplicated. The user's
+    organization, and the one asked for, must be managed by the key (else 403); a move between two
+    of them signs the user out everywhere. A new
     user has no password: they set one with "Forgot password". `is_active: false` ends their
     sessions. 201 when created, 200 when updated or unchanged."""
     upserted = user_upsert(external_id, payload, caller=_caller(request))

@@ -40,7 +40,7 @@ def intruder(make_key, provider):
 
 def refused(response) -> dict:
     body = assert_problem(response, 403, SLUG)
-    assert "does not manage" in body["detail"]
+    assert "this API key" in body["detail"]
     assert "grant" in body["detail"]
     return body
 
