@@ -164,6 +164,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# Counted per normalised email (remit.accounts.emails): casing or spaces do not make a new counter,
+# and a sign-in in another casing neither gets past a lockout nor resets it.
+AXES_USERNAME_CALLABLE = "remit.accounts.emails.axes_username"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IP_HEADERS", "REMOTE_ADDR")
 AXES_VERBOSE = False
 

@@ -1,5 +1,10 @@
+from collections.abc import Iterator
+
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+
+from remit.accounts.emails import normalise_email
+from remit.accounts.models import User
 
 
 class SignInForm(AuthenticationForm):
@@ -19,3 +24,11 @@ class SignInForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not user.is_client:
             raise forms.ValidationError(self.error_messages["staff"], code="staff")
+
+
+class ResetPasswordForm(PasswordResetForm):
+    """ "Forgot password": the address is found in its normal form, as sign-in finds it."""
+
+    def get_users(self, email: str) -> Iterator[User]:
+        users = User.objects.filter(email=normalise_email(email), is_active=True)
+        return (user for user in users if user.has_usable_password())

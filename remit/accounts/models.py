@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from remit.accounts.emails import normalise_email
+
 
 class PortalPermission(models.Model):
     """A permission a security level can hold. The rows are created by migrations."""
@@ -67,7 +69,7 @@ class UserManager(BaseUserManager):
     def _create_user(self, email: str, password: str | None, **fields) -> "User":
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=self.normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -82,8 +84,13 @@ class UserManager(BaseUserManager):
         fields.update(is_staff=True, is_superuser=True)
         return self._create_user(email, password, **fields)
 
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        return normalise_email(email or "")
+
     def get_by_natural_key(self, username: str) -> "User":
-        return self.get(email__iexact=username)
+        # Stored emails are normalised (User.save, migration 0003): an exact match, on the index.
+        return self.get(email=normalise_email(username))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -127,8 +134,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    @classmethod
+    def normalize_username(cls, username: str) -> str:
+        return normalise_email(username)
+
     def save(self, *args, **kwargs):
-        self.email = self.email.strip().lower()
+        self.email = normalise_email(self.email)
         super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:

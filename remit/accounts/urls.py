@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from remit.accounts.forms import SignInForm
+from remit.accounts.forms import ResetPasswordForm, SignInForm
 from remit.accounts.invites import InviteAcceptView
 
 
@@ -9,6 +9,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "registration/password_reset_subject.txt"
     email_template_name = "registration/password_reset_email.txt"
     success_url = reverse_lazy("password_reset_done")
+    form_class = ResetPasswordForm
 
     def form_valid(self, form):
         self.extra_email_context = {"provider_name": self.request.provider.name}

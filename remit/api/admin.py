@@ -5,7 +5,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from remit.api.keys import ApiKeyError, api_key_create, api_key_revoke, api_key_set_scopes
+from remit.api.keys import (
+    ApiKeyError,
+    api_key_create,
+    api_key_revoke,
+    api_key_set_organizations,
+    api_key_set_scopes,
+)
 from remit.api.models import ApiKey, Scope
 
 
@@ -16,7 +22,7 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["name", "scopes"]
+        fields = ["name", "scopes", "organizations"]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -44,14 +50,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     list_select_related = ["created_by"]
     actions = ["revoke"]
+    # Organizations the key manages (docs/api.md): picked by search, as there may be thousands.
+    autocomplete_fields = ["organizations"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "scopes"]
+            return ["name", "scopes", "organizations"]
         return [
             "name",
             "prefix",
             "scopes",
+            "organizations",
             "created_by",
             "created_at",
             "last_used_at",
@@ -62,7 +71,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if obj is None:
             return []
         readonly = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-        return [*readonly, "scopes"] if obj.revoked_at else readonly
+        return [*readonly, "scopes", "organizations"] if obj.revoked_at else readonly
 
     @admin.display(description="Scopes")
     def scope_list(self, api_key: ApiKey) -> str:
@@ -92,6 +101,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
             setattr(obj, field.attname, getattr(created, field.attname))
         obj._state.adding = False
         request._remit_new_api_key = key
+
+    def save_related(self, request, form, formsets, change):
+        # Instead of the form's plain m2m save: grants are audited (api_key_set_organizations).
+        if "organizations" in form.cleaned_data:  # read-only once revoked
+            api_key_set_organizations(
+                form.instance, form.cleaned_data["organizations"], acting_user=request.user
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         key = getattr(request, "_remit_new_api_key", None)

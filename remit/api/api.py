@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 
 from remit.accounts.models import User
+from remit.api.account_services import organization_upsert, user_upsert
 from remit.api.auth import ApiKeyAuth
 from remit.api.models import Scope
 from remit.api.problems import (
@@ -48,13 +49,7 @@ from remit.api.selectors import (
     refund_data,
     user_data,
 )
-from remit.api.services import (
-    Caller,
-    invoice_upsert,
-    organization_upsert,
-    refund_request,
-    user_upsert,
-)
+from remit.api.services import Caller, invoice_upsert, refund_request
 from remit.audit.services import client_ip
 from remit.payments.models import Payment
 
@@ -66,6 +61,8 @@ Keeps Remit in step with your PSA and accounting system.
 **Authentication.** Every operation needs an API key: `Authorization: Bearer rmt_…`. Provider staff
 create keys in the back office (or with `remit create-api-key`); each has scopes, and is shown once.
 No key, or an unknown or revoked one: **401**. A key without the operation's scope: **403**.
+A key writes only organizations it created or was granted by staff, and only their users: anything
+else is **403** `organization-not-managed`.
 
 **Errors** are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 (`application/problem+json`) with `type`, `title`, `status`, `detail`, and for invalid input
@@ -242,7 +239,9 @@ def organization_put(request, payload: OrganizationIn, external_id: str = Extern
 )
 def user_put(request, payload: UserIn, external_id: str = ExternalId):
     """Scope `users:write`. A client user of an organization, by your identifier. A portal user
-    who already has this email address and no external id yet is linked, not duplicated. A new
+    who already has this email address and no external id yet is linked, not duplicated. The user's
+    organization, and the one asked for, must be managed by the key (else 403); a move between two
+    of them signs the user out everywhere. A new
     user has no password: they set one with "Forgot password". `is_active: false` ends their
     sessions. 201 when created, 200 when updated or unchanged."""
     upserted = user_upsert(external_id, payload, caller=_caller(request))

@@ -116,6 +116,35 @@ def api_key_set_scopes(api_key: ApiKey, scopes, *, acting_user=None) -> None:
     api_key.scopes = scopes
 
 
+def api_key_set_organizations(api_key: ApiKey, organizations, *, acting_user=None) -> None:
+    """Grant the key exactly these organizations (staff, in the back office), audited. Granting
+    lets the integration update the organization and manage its users, so it is logged by name."""
+    wanted = {organization.pk: organization for organization in organizations}
+    with transaction.atomic():
+        ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()  # one change at a time
+        current = {o.pk: o for o in api_key.organizations.all()}
+        granted = [wanted[pk] for pk in sorted(wanted.keys() - current.keys())]
+        withdrawn = [current[pk] for pk in sorted(current.keys() - wanted.keys())]
+        if not (granted or withdrawn):
+            return
+        api_key.organizations.add(*granted)
+        api_key.organizations.remove(*withdrawn)
+        parts = [
+            f"{label} {', '.join(o.name for o in orgs)}"
+            for label, orgs in (("granted", granted), ("withdrew", withdrawn))
+            if orgs
+        ]
+        record_event(
+            "api_key.organizations_changed",
+            actor=acting_user,
+            actor_label=acting_user.email if acting_user else "system",
+            obj=api_key,
+            summary=f"API key {api_key}: " + "; ".join(parts),
+            granted=[o.external_id or o.name for o in granted],
+            withdrawn=[o.external_id or o.name for o in withdrawn],
+        )
+
+
 def api_key_authenticate(key: str) -> ApiKey | None:
     """The live key this text is, or None."""
     if not key.startswith(KEY_START) or len(key) > 200:

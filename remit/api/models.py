@@ -25,6 +25,16 @@ class ApiKey(models.Model):
     )
     secret_hash = models.CharField(max_length=64, editable=False)  # sha256 hex of the whole key
     scopes = models.JSONField(default=list, blank=True)
+    # The organizations this integration manages: those it created through the API, and those
+    # provider staff granted it. Only their users (and the organizations themselves) can be written
+    # with this key, so one integration cannot take over another's, or the back office's, accounts.
+    organizations = models.ManyToManyField(
+        "accounts.Organization",
+        blank=True,
+        related_name="api_keys",
+        help_text="Organizations this key may update, and whose users it may create, link, "
+        "update and move. An organization the key creates is added here.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -56,3 +66,8 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def manages(self, organization_id: int | None) -> bool:
+        return (
+            organization_id is not None and self.organizations.filter(pk=organization_id).exists()
+        )

@@ -40,6 +40,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The change conflicts with Remit's data",
         "For instance an email address used by another user.",
     ),
+    "organization-not-managed": (
+        "The organization is not managed by this API key",
+        "An API key updates only the organizations it created and those provider staff granted it, "
+        "and creates, links, updates or moves only users within them. Staff grant an organization "
+        "to a key on the key's page in the back office (Integration API → API keys).",
+    ),
     "invoice-has-payments": (
         "The invoice has payments",
         "The change would break an invoice that money was paid against or is being paid against: "

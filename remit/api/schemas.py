@@ -17,6 +17,8 @@ from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.json_schema import WithJsonSchema
 
+from remit.accounts.emails import normalise_email
+
 # --- Field types ---------------------------------------------------------------------------------
 
 SINGLE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
@@ -92,7 +94,7 @@ def _email(value: str) -> str:
         validate_email(value)
     except DjangoValidationError:
         raise ValueError("must be an email address") from None
-    return value.lower()
+    return normalise_email(value)
 
 
 Email = Annotated[

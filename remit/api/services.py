@@ -1,6 +1,7 @@
-"""Writes made through the API. Each upsert runs in one transaction, changes nothing when the
-request matches what is stored (so the same PUT twice is one write), and audits what it changed
-with the API key's name as the actor."""
+"""Writes made through the API: invoices and refunds here, organizations and users in
+account_services.py. Each upsert runs in one transaction, changes nothing when the request matches
+what is stored (so the same PUT twice is one write), and audits what it changed with the API key's
+name as the actor."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from remit.accounts.models import Organization, SecurityLevel, User
+from remit.accounts.models import Organization
 from remit.api.models import ApiKey
 from remit.api.problems import ApiProblem
-from remit.api.schemas import InvoiceIn, OrganizationIn, UserIn
+from remit.api.schemas import InvoiceIn
 from remit.audit.models import AuditEvent
 from remit.audit.services import record_event
 from remit.billing.models import Invoice, InvoiceLine
@@ -98,127 +99,6 @@ def _organization(external_id: str) -> Organization:
     if organization is None:
         raise _unknown("organization", f"No organization has the external id {external_id!r}.")
     return organization
-
-
-# --- Organizations -------------------------------------------------------------------------------
-
-
-def organization_upsert(external_id: str, data: OrganizationIn, *, caller: Caller) -> Upserted:
-    wanted: dict[str, Any] = {"name": data.name}
-    if data.billing_email is not None:
-        wanted["billing_email"] = data.billing_email
-    if data.is_active is not None:
-        wanted["is_active"] = data.is_active
-    for _ in range(2):
-        try:
-            with transaction.atomic():
-                organization = (
-                    Organization.objects.select_for_update().filter(external_id=external_id).first()
-                )
-                if organization is None:
-                    organization = Organization.objects.create(external_id=external_id, **wanted)
-                    _audit(
-                        "organization.created",
-                        caller,
-                        organization,
-                        organization=organization,
-                        summary=f"Organization {organization.name} ({external_id}) created",
-                    )
-                    return Upserted(organization, True, {})
-                changes = _apply(organization, wanted)
-                if changes:
-                    organization.save()
-                    _audit(
-                        "organization.updated",
-                        caller,
-                        organization,
-                        organization=organization,
-                        summary=f"Organization {organization.name} ({external_id}) updated: "
-                        + ", ".join(changes),
-                        changes=changes,
-                    )
-                return Upserted(organization, False, changes)
-        except IntegrityError:
-            continue  # created by a concurrent request a moment ago: update it instead
-    raise ApiProblem(409, "The organization changed while it was being saved; retry.")
-
-
-# --- Users ---------------------------------------------------------------------------------------
-
-
-def user_upsert(external_id: str, data: UserIn, *, caller: Caller) -> Upserted:
-    organization = _organization(data.organization)
-    level = None
-    if data.security_level is not None:
-        level = SecurityLevel.objects.filter(name=data.security_level).first()
-        if level is None:
-            raise _unknown("security_level", f"No security level is named {data.security_level!r}.")
-    for _ in range(2):
-        try:
-            with transaction.atomic():
-                return _user_upsert(external_id, data, organization, level, caller)
-        except IntegrityError:
-            continue  # a concurrent request wrote the same user a moment ago: look again
-    raise ApiProblem(409, "Another user has this email address.", slug="conflict")
-
-
-def _user_upsert(external_id, data: UserIn, organization, level, caller) -> Upserted:
-    user = User.objects.select_for_update().filter(external_id=external_id).first()
-    by_email = User.objects.filter(email__iexact=data.email).exclude(pk=getattr(user, "pk", None))
-    other = by_email.first()
-    linked = False
-    if other is not None:
-        if user is not None or other.external_id or other.is_staff:
-            raise ApiProblem(
-                409, f"Another user has the email address {data.email}.", slug="conflict"
-            )
-        # A portal user made in the back office before the PSA knew them: link, don't duplicate.
-        user, linked = User.objects.select_for_update().get(pk=other.pk), True
-    if user is not None and user.is_staff:
-        raise ApiProblem(
-            409, "That user is provider staff and cannot be managed here.", slug="conflict"
-        )
-
-    wanted: dict[str, Any] = {"email": data.email, "organization": organization}
-    if data.first_name is not None:
-        wanted["first_name"] = data.first_name
-    if data.last_name is not None:
-        wanted["last_name"] = data.last_name
-    if level is not None:
-        wanted["security_level"] = level
-    if data.is_active is not None:
-        wanted["is_active"] = data.is_active
-
-    if user is None:
-        wanted.setdefault("security_level", SecurityLevel.objects.get(name=SecurityLevel.USER))
-        user = User.objects.create_user(password=None, external_id=external_id, **wanted)
-        _audit(
-            "user.created",
-            caller,
-            user,
-            organization=organization,
-            summary=f"Portal user {user.email} ({external_id}) created in {organization.name}",
-            security_level=user.security_level.name,
-        )
-        return Upserted(user, True, {})
-
-    if linked:
-        wanted["external_id"] = external_id
-    changes = _apply(user, wanted)
-    for field in ("organization", "security_level"):
-        if field in changes:
-            changes[field] = [str(value) if value else None for value in changes[field]]
-    if changes:
-        user.save()
-        _audit(
-            "user.updated",
-            caller,
-            user,
-            organization=organization,
-            summary=f"Portal user {user.email} ({external_id}) updated: " + ", ".join(changes),
-            changes=changes,
-        )
-    return Upserted(user, False, changes)
 
 
 # --- Invoices ------------------------------------------------------------------------------------

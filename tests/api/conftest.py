@@ -12,8 +12,8 @@ from tests.payments.conftest import pay  # noqa: F401  (paying through the sandb
 class ApiClient:
     """Django's test client speaking JSON with `Authorization: Bearer <key>`."""
 
-    def __init__(self, client, key: str | None):
-        self.client, self.key = client, key
+    def __init__(self, client, key: str | None, api_key=None):
+        self.client, self.key, self.api_key = client, key, api_key
 
     def _headers(self, headers):
         base = {"Authorization": f"Bearer {self.key}"} if self.key else {}
@@ -54,7 +54,7 @@ def psa_key(make_key, provider):
 
 @pytest.fixture
 def api(client, psa_key):
-    return ApiClient(client, psa_key[1])
+    return ApiClient(client, psa_key[1], psa_key[0])
 
 
 @pytest.fixture
@@ -62,9 +62,16 @@ def api_as(client, make_key, provider):
     """api_as(*scopes): a client whose key holds exactly these scopes."""
 
     def make(*scopes: str):
-        return ApiClient(client, make_key(*scopes)[1])
+        api_key, key = make_key(*scopes)
+        return ApiClient(client, key, api_key)
 
     return make
+
+
+def managed(api: ApiClient, organization):
+    """Staff grant the organization to the client's key (as the key's back-office page does)."""
+    api.api_key.organizations.add(organization)
+    return organization
 
 
 def assert_problem(response, status: int, slug: str | None = None) -> dict:

@@ -2,7 +2,7 @@
 
 from remit.accounts.models import Organization
 from remit.audit.models import AuditEvent
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, managed
 from tests.factories import OrganizationFactory
 
 URL = "/api/organizations/CW-100"
@@ -63,8 +63,8 @@ def test_it_leaves_organizations_without_that_id_alone(api, northwind):
     assert northwind.external_id is None
 
 
-def test_it_updates_one_made_in_the_back_office_once_given_its_id(api):
-    made = OrganizationFactory(name="Tailspin Toys", external_id="CW-100")
+def test_it_updates_one_made_in_the_back_office_once_given_its_id_and_granted(api):
+    made = managed(api, OrganizationFactory(name="Tailspin Toys", external_id="CW-100"))
     assert api.put(URL, {"name": "Tailspin Toys LLC"}).status_code == 200
     made.refresh_from_db()
     assert made.name == "Tailspin Toys LLC"

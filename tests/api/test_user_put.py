@@ -2,18 +2,19 @@
 
 from remit.accounts.models import SecurityLevel, User
 from remit.audit.models import AuditEvent
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, managed
 from tests.factories import OrganizationFactory, user_of
 
 URL = "/api/users/CT-7"
 
 
-def org(external_id="CW-100"):
-    return OrganizationFactory(name="Fabrikam Inc", external_id=external_id)
+def org(api, external_id="CW-100"):
+    """An organization the key manages (made in the back office, granted to the key by staff)."""
+    return managed(api, OrganizationFactory(name="Fabrikam Inc", external_id=external_id))
 
 
 def test_it_creates_a_user_without_a_password(api):
-    fabrikam = org()
+    fabrikam = org(api)
     response = api.put(
         URL,
         {
@@ -38,13 +39,13 @@ def test_it_creates_a_user_without_a_password(api):
 
 
 def test_new_users_default_to_the_user_level(api):
-    org()
+    org(api)
     api.put(URL, {"email": "dana@fabrikam.example", "organization": "CW-100"})
     assert User.objects.get(external_id="CT-7").security_level.name == SecurityLevel.USER
 
 
 def test_the_same_put_twice_changes_nothing(api):
-    org()
+    org(api)
     data = {"email": "dana@fabrikam.example", "organization": "CW-100", "first_name": "Dana"}
     assert api.put(URL, data).status_code == 201
     assert api.put(URL, data).status_code == 200
@@ -53,8 +54,8 @@ def test_the_same_put_twice_changes_nothing(api):
 
 
 def test_it_updates_moves_and_audits(api):
-    org()
-    org("CW-200")
+    org(api)
+    org(api, "CW-200")
     api.put(URL, {"email": "dana@fabrikam.example", "organization": "CW-100"})
     response = api.put(
         URL,
@@ -72,6 +73,7 @@ def test_it_updates_moves_and_audits(api):
 def test_deactivating_ends_their_sessions(api, client, manager):
     manager.organization.external_id = "CW-100"
     manager.organization.save()
+    managed(api, manager.organization)
     manager.external_id = "CT-7"
     manager.save()
     client.force_login(manager)
@@ -85,7 +87,7 @@ def test_deactivating_ends_their_sessions(api, client, manager):
 
 
 def test_a_user_from_the_back_office_is_linked_by_email_not_duplicated(api):
-    fabrikam = org()
+    fabrikam = org(api)
     existing = user_of(fabrikam, email="dana@fabrikam.example")
     response = api.put(URL, {"email": "DANA@fabrikam.example", "organization": "CW-100"})
     assert response.status_code == 200
@@ -95,7 +97,7 @@ def test_a_user_from_the_back_office_is_linked_by_email_not_duplicated(api):
 
 
 def test_an_email_of_another_synced_user_is_a_conflict(api):
-    fabrikam = org()
+    fabrikam = org(api)
     user_of(fabrikam, email="dana@fabrikam.example", external_id="CT-1")
     response = api.put(URL, {"email": "dana@fabrikam.example", "organization": "CW-100"})
     assert_problem(response, 409, "conflict")
@@ -103,7 +105,7 @@ def test_an_email_of_another_synced_user_is_a_conflict(api):
 
 
 def test_staff_are_out_of_reach(api, staff):
-    org()
+    org(api)
     response = api.put(URL, {"email": staff.email, "organization": "CW-100"})
     assert_problem(response, 409, "conflict")
     staff.refresh_from_db()
@@ -119,7 +121,7 @@ def test_unknown_organization_and_level_are_named(api):
         "unknown-reference",
     )
     assert problem["errors"][0]["pointer"] == "#/organization"
-    org()
+    org(api)
     problem = assert_problem(
         api.put(
             URL,
@@ -133,7 +135,7 @@ def test_unknown_organization_and_level_are_named(api):
 
 
 def test_a_bad_email_is_refused(api):
-    org()
+    org(api)
     problem = assert_problem(
         api.put(URL, {"email": "dana@", "organization": "CW-100"}), 422, "validation-error"
     )

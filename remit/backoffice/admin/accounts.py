@@ -18,6 +18,7 @@ from remit.accounts.models import Organization, SecurityLevel, User
 from remit.accounts.services import end_user_sessions
 from remit.audit.services import record_event
 from remit.backoffice.admin.base import AuditedAdmin
+from remit.backoffice.admin.user_forms import UserPageForm, clean_identity_email
 from remit.backoffice.tasks import send_invitation
 
 # --- Security levels -----------------------------------------------------------------------------
@@ -177,10 +178,7 @@ class InviteUserForm(forms.ModelForm):
             self.initial["security_level"] = default.pk if default else None
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("A user with this email already exists.")
-        return email
+        return clean_identity_email(self.cleaned_data["email"])
 
 
 def _has_confirmed_device():
@@ -203,6 +201,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
     search_fields = ["email", "first_name", "last_name", "organization__name"]
     list_select_related = ["organization", "security_level"]
     add_form = InviteUserForm
+    form = UserPageForm
     add_form_template = "backoffice/user_invite_form.html"
     change_form_template = "backoffice/user_change_form.html"
     change_list_template = "backoffice/user_change_list.html"

@@ -3,10 +3,12 @@
 Prints the new key once: Remit stores only its hash."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from remit.accounts.emails import normalise_email
 from remit.accounts.models import User
-from remit.api.keys import ApiKeyError, api_key_create
-from remit.api.models import Scope
+from remit.api.keys import ApiKeyError, api_key_create, api_key_set_organizations
+from remit.api.models import ApiKey, Scope
 
 
 class Command(BaseCommand):
@@ -22,8 +24,13 @@ class Command(BaseCommand):
             help=f"Comma-separated, or 'all'. Known: {', '.join(Scope.values)}.",
         )
         parser.add_argument("--created-by", help="Email of the staff member creating it.")
+        parser.add_argument(
+            "--organizations-of",
+            metavar="PREFIX",
+            help="Grant the new key the organizations another key manages (to replace that key).",
+        )
 
-    def handle(self, *args, name, scopes, created_by=None, **options):
+    def handle(self, *args, name, scopes, created_by=None, organizations_of=None, **options):
         wanted = (
             list(Scope.values)
             if scopes.strip() == "all"
@@ -31,15 +38,23 @@ class Command(BaseCommand):
         )
         user = None
         if created_by:
-            user = User.objects.filter(email__iexact=created_by, is_staff=True).first()
+            user = User.objects.filter(email=normalise_email(created_by), is_staff=True).first()
             if user is None:
                 raise CommandError(f"No provider staff member has the email {created_by}.")
+        organizations = []
+        if organizations_of:
+            previous = ApiKey.objects.filter(prefix=organizations_of.strip()).first()
+            if previous is None:
+                raise CommandError(f"No API key has the prefix {organizations_of}.")
+            organizations = list(previous.organizations.all())
         try:
-            api_key, key = api_key_create(name=name, scopes=wanted, created_by=user)
+            with transaction.atomic():
+                api_key, key = api_key_create(name=name, scopes=wanted, created_by=user)
+                api_key_set_organizations(api_key, organizations, acting_user=user)
         except ApiKeyError as error:
             raise CommandError(str(error)) from error
         self.stderr.write(
             f"API key {api_key.name!r} ({api_key.prefix}…) with scopes "
-            f"{', '.join(api_key.scopes)}. Shown once; Remit keeps only its hash:"
+            f"{', '.join(api_key.scopes)}, managing {len(organizations)} organization(s). Shown once; Remit keeps only its hash:"
         )
         self.stdout.write(key)

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from remit.accounts.emails import normalise_email
 from remit.accounts.models import Organization, SecurityLevel, User
 from remit.accounts.services import ensure_system_security_levels
 from remit.billing.models import Invoice
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             )
         created_people = 0
         for email, first, last, org_name, level in PEOPLE:
-            if not User.objects.filter(email=email).exists():
+            if not User.objects.filter(email=normalise_email(email)).exists():
                 User.objects.create_user(
                     email,
                     DEMO_PASSWORD,
@@ -104,7 +105,7 @@ class Command(BaseCommand):
                     security_level=levels[level],
                 )
                 created_people += 1
-        if not User.objects.filter(email=STAFF[0]).exists():
+        if not User.objects.filter(email=normalise_email(STAFF[0])).exists():
             User.objects.create_superuser(
                 STAFF[0], DEMO_PASSWORD, first_name=STAFF[1], last_name=STAFF[2]
             )

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
 
+from remit.accounts.emails import normalise_email
 from remit.accounts.models import Organization, SecurityLevel, User
 from remit.billing.models import Invoice, InvoiceLine
 from remit.core.models import Provider
@@ -255,7 +256,8 @@ class ScaleGenerator:
     def person(self, domain: str, taken_emails: set[str]) -> tuple[str, str, str]:
         while True:
             first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
-            email = f"{slugify(first)}.{slugify(last)}@{domain}"  # Tomás O'Brien → tomas.obrien
+            # Tomás O'Brien → tomas.obrien; bulk_create skips User.save, so normalised here.
+            email = normalise_email(f"{slugify(first)}.{slugify(last)}@{domain}")
             if email not in taken_emails:
                 taken_emails.add(email)
                 return first, last, email
@@ -678,7 +680,7 @@ class Command(BaseCommand):
         take minutes)."""
         levels = {level.name: level for level in SecurityLevel.objects.all()}
         password_hash = make_password(password)
-        taken_emails = {email.lower() for email in User.objects.values_list("email", flat=True)}
+        taken_emails = set(User.objects.values_list("email", flat=True))  # stored normalised
         users = []
         for profile in profiles:
             for level in (SecurityLevel.MANAGER, SecurityLevel.USER):
