@@ -10,31 +10,30 @@ from __future__ import annotations
 import json
 import re
 import sys
-import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from sandbox_gateway.cards import RETURN_REASONS
 from sandbox_gateway.engine import Sandbox, format_answer
+from sandbox_gateway.faults import (
+    DEFAULT_FAULT_DELAY,
+    FAULT_FIELD,
+    FAULT_MODES,
+    GARBAGE,
+    Fault,
+    Faults,
+    parse_seconds,
+)
 
-FAULT_MODES = ("timeout", "drop_after_approve", "http_500", "garbage")
-DEFAULT_FAULT_DELAY = 35.0  # past Remit's default 30 s read timeout
+__all__ = ["DEFAULT_FAULT_DELAY", "FAULT_FIELD", "FAULT_MODES", "SandboxServer"]
+
 MAX_BODY = 256 * 1024
-GARBAGE = b"\x1f\x8b\x00<html><body>502 Bad Gateway</body></html>\xff\xfe"
-FAULT_FIELD = "merchant_defined_field_20"
 _LONG_NUMBER = re.compile(r"\d[\d -]{10,}\d")
 
 
 def _mask(text: str) -> str:
     return _LONG_NUMBER.sub(lambda m: "••••" + re.sub(r"\D", "", m.group())[-4:], text)
-
-
-@dataclass(frozen=True)
-class Fault:
-    mode: str
-    delay: float = DEFAULT_FAULT_DELAY
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -53,38 +52,15 @@ class SandboxServer(ThreadingHTTPServer):
     ) -> None:
         super().__init__(address, Handler)
         self.sandbox = sandbox
+        self.faults = Faults(run_fault, fault_delay)
         self.fault_delay = fault_delay
-        self.run_fault = (
-            Fault(run_fault, fault_delay) if run_fault and run_fault != "none" else None
-        )
         self.quiet = quiet
-        self._fault_lock = threading.Lock()
-        self._queued: Fault | None = None
-        self._queued_count = 0
 
     def set_fault(self, mode: str, count: int, delay: float) -> None:
-        with self._fault_lock:
-            if mode == "none":
-                self._queued, self._queued_count = None, 0
-            else:
-                self._queued, self._queued_count = Fault(mode, delay), count
+        self.faults.set(mode, count, delay)
 
     def take_fault(self, form: dict[str, str]) -> Fault | None:
-        """The fault for this transact request: the request's own, else a queued one (consumed),
-        else the run's."""
-        own = form.get(FAULT_FIELD, "")
-        if own.startswith("sandbox_fault:"):
-            mode, _, delay = own.removeprefix("sandbox_fault:").partition(":")
-            if mode in FAULT_MODES:
-                return Fault(mode, _float(delay, self.fault_delay))
-        with self._fault_lock:
-            if self._queued is not None and self._queued_count > 0:
-                fault = self._queued
-                self._queued_count -= 1
-                if self._queued_count == 0:
-                    self._queued = None
-                return fault
-        return self.run_fault
+        return self.faults.take(form)
 
     def handle_error(self, request, client_address) -> None:  # no traceback, ever
         exc = sys.exc_info()[1]
@@ -192,8 +168,8 @@ class Handler(BaseHTTPRequestHandler):
             if mode not in (*FAULT_MODES, "none"):
                 self._json(400, {"error": f"mode must be one of {', '.join(FAULT_MODES)}, none"})
                 return
-            count = max(int(_float(form.get("count", ""), 1)), 1)
-            delay = _float(form.get("delay", ""), self.server.fault_delay)
+            count = max(int(parse_seconds(form.get("count", ""), 1)), 1)
+            delay = parse_seconds(form.get("delay", ""), self.server.fault_delay)
             self.server.set_fault(mode, count, delay)
             self._json(200, {"mode": mode, "count": count, "delay": delay})
         elif path == "/_sandbox/settle":
@@ -252,11 +228,3 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         if not self.server.quiet:
             self.server.log(format % args)
-
-
-def _float(value: str, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number >= 0 and number == number else default
