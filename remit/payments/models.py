@@ -190,7 +190,11 @@ class Payment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
+    # When reconciliation last took it up (claimed for a lookup): the oldest go first, never-checked
+    # before all (remit/payments/reconcile.py).
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When staff were alerted that it stayed processing or unknown too long: once per payment.
+    stuck_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -210,7 +214,10 @@ class Payment(models.Model):
                 name="payment_amounts_nonneg",
             ),
         ]
-        indexes = [models.Index(fields=["state", "updated_at"], name="payment_state_updated")]
+        indexes = [
+            models.Index(fields=["state", "updated_at"], name="payment_state_updated"),
+            models.Index(fields=["state", "last_checked_at"], name="payment_state_checked"),
+        ]
 
     def __str__(self) -> str:
         return f"{format_money(self.amount, self.currency)} for {self.invoice_id} ({self.state})"
