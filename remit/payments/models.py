@@ -214,10 +214,7 @@ class Payment(models.Model):
                 name="payment_amounts_nonneg",
             ),
         ]
-        indexes = [
-            models.Index(fields=["state", "updated_at"], name="payment_state_updated"),
-            models.Index(fields=["state", "last_checked_at"], name="payment_state_checked"),
-        ]
+        indexes = [models.Index(fields=["state", "updated_at"], name="payment_state_updated")]
 
     def __str__(self) -> str:
         return f"{format_money(self.amount, self.currency)} for {self.invoice_id} ({self.state})"

