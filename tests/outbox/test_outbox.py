@@ -143,3 +143,18 @@ def test_an_invitation_is_retried_and_skipped_once_accepted(
     email.refresh_from_db()
     assert email.status == "skipped"
     assert not OutgoingEmail.objects.filter(status="pending").exists()
+
+
+def test_receipt_jobs_queued_before_the_outbox_still_send(pay, invoice, manager):
+    """A deploy finds receipt jobs of the old kind (send_payment_receipt(payment_id)) in the queue."""
+    from remit.outbox.models import OutgoingEmail
+    from remit.payments.tasks import send_payment_receipt
+
+    payment = pay(invoice, new_card())
+    run_ready_jobs()
+    mail.outbox.clear()
+    send_payment_receipt.enqueue(payment.pk)
+    assert run_ready_jobs() == []
+    (receipt,) = receipts_for(invoice)
+    assert receipt.to == [manager.email, "ap@northwind.example"]
+    assert OutgoingEmail.objects.filter(kind="receipt", status="sent").count() == 2
