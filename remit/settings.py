@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI's files from here, not a CDN (the CSP allows only 'self')
     "remit.api",
     "remit.webhooks",
+    "remit.outbox",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Remit <billing@remit.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The worker's emails (receipts, notices, invitations, alerts) are retried while the mail server is
+# unreachable or answers 4xx: after 1, 2, 4 … minutes, at most an hour apart, this many attempts.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
+EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 60)
+EMAIL_RETRY_MAX_SECONDS = env_int("EMAIL_RETRY_MAX_SECONDS", 3600)
 
 # --- Background work -----------------------------------------------------------------------------
 # Jobs are rows in our own database, written in the same transaction as the data that caused them.
@@ -280,6 +286,16 @@ RECONCILE_NOT_FOUND_AFTER = env_int("RECONCILE_NOT_FOUND_AFTER", 300)
 # How often the worker looks for payments to reconcile, and how long eChecks are watched for returns.
 RECONCILE_EVERY = env_int("RECONCILE_EVERY", 60)
 ECHECK_RETURN_WINDOW_DAYS = env_int("ECHECK_RETURN_WINDOW_DAYS", 60)
+# A payment still processing this long after it started is taken as orphaned (the web worker died
+# mid-call) and looked up first, with every unknown one.
+RECONCILE_PROCESSING_GRACE = env_int("RECONCILE_PROCESSING_GRACE", 60)
+# Each periodic run looks up at least this many payments (urgent ones first), and more when needed
+# so that no watched payment goes unchecked longer than RECONCILE_MAX_INTERVAL seconds.
+RECONCILE_BATCH = env_int("RECONCILE_BATCH", 500)
+RECONCILE_MAX_INTERVAL = env_int("RECONCILE_MAX_INTERVAL", 3600)
+# Staff are alerted (audit event, email, back-office badge) once per payment still processing or
+# unknown this many seconds after it started.
+RECONCILE_ALERT_AFTER = env_int("RECONCILE_ALERT_AFTER", 1800)
 
 # --- Logging -------------------------------------------------------------------------------------
 LOGGING = {

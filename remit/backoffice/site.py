@@ -10,6 +10,19 @@ from remit.backoffice.access import is_backoffice_staff, is_verified
 from remit.core.models import Provider
 
 
+def attention() -> dict[str, int]:
+    """The header's badges (and the home page's tiles): what went wrong and waits for staff."""
+    from remit.outbox.admin import failed_not_resent as failed_emails
+    from remit.payments.reconcile import stuck_alerted
+    from remit.webhooks.services import failed_not_resent as failed_webhooks
+
+    return {
+        "stuck_payments": stuck_alerted().count(),
+        "failed_emails": failed_emails().count(),
+        "failed_webhooks": failed_webhooks().count(),
+    }
+
+
 class BackofficeSite(admin.AdminSite):
     """The provider's back office. Only active provider staff who entered a TOTP code in this session
     get in; client users get a 404 (BackofficeAccessMiddleware); anyone else is sent to sign in."""
@@ -28,6 +41,8 @@ class BackofficeSite(admin.AdminSite):
             site_title=f"{name} back office",
             provider_name=name,
         )
+        if self.has_permission(request):
+            context["attention"] = attention()
         return context
 
     # The home page lists the daily pages first, the technical ones last, each under a plain name.
@@ -38,6 +53,7 @@ class BackofficeSite(admin.AdminSite):
         "core",
         "api",
         "webhooks",
+        "outbox",
         "audit",
         "backoffice",
         "auth",

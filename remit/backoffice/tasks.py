@@ -13,11 +13,9 @@ def run_invoice_import(import_id: int) -> str:
 
 @task()
 def send_invitation(user_id: int, base_url: str) -> None:
-    """The invitation email with its set-password link (the token is made here, not queued)."""
-    from remit.accounts.invites import send_invitation as send
+    """Jobs queued before the outbox existed: the invitation goes through the outbox (retried)."""
     from remit.accounts.models import User
-    from remit.core.models import Provider
+    from remit.outbox.models import EmailKind
+    from remit.outbox.services import email_queue
 
-    user = User.objects.select_related("organization").get(pk=user_id)
-    if user.is_active and not user.has_usable_password():
-        send(user, provider_name=Provider.load().name, base_url=base_url)
+    email_queue(EmailKind.INVITATION, user=User.objects.get(pk=user_id), base_url=base_url)

@@ -190,7 +190,11 @@ class Payment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
+    # When reconciliation last took it up (claimed for a lookup): the oldest go first, never-checked
+    # before all (remit/payments/reconcile.py).
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When staff were alerted that it stayed processing or unknown too long: once per payment.
+    stuck_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -479,10 +479,12 @@ def _approved_state(payment: Payment) -> str:
 
 
 def _queue_receipt(payment: Payment) -> None:
-    """Queued in the caller's transaction: the receipt exists exactly when the approval does."""
-    from remit.payments.tasks import send_payment_receipt
+    """Queued in the caller's transaction: the receipt exists exactly when the approval does. The
+    outbox retries it while SMTP is down (remit/outbox/)."""
+    from remit.outbox.models import EmailKind
+    from remit.outbox.services import email_queue
 
-    send_payment_receipt.enqueue(payment.pk)
+    email_queue(EmailKind.RECEIPT, payment=payment)
 
 
 def _approved_message(payment: Payment) -> str:
@@ -610,19 +612,27 @@ def _transition(
 
 
 def payments_to_reconcile(now: datetime.datetime | None = None):
-    """Payments whose end the gateway knows better than we do."""
-    now = now or timezone.now()
-    stale = now - datetime.timedelta(seconds=60)
-    watch_returns = now - datetime.timedelta(days=settings.ECHECK_RETURN_WINDOW_DAYS)
-    from django.db.models import Q
+    """Payments whose end the gateway knows better than we do: the urgent ones (unknown, or
+    processing past the grace period) first, then the longest unchecked — never-checked before all,
+    on PostgreSQL too, where NULL sorts last unless told. The periodic job takes them in batches
+    (remit/payments/reconcile.py); `remit reconcile` takes them all."""
+    from django.db.models import Case, F, Q, Value, When
 
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.RECONCILE_PROCESSING_GRACE)
+    watch_returns = now - datetime.timedelta(days=settings.ECHECK_RETURN_WINDOW_DAYS)
+    urgent = Q(state__in=(PaymentState.PROCESSING, PaymentState.UNKNOWN))
     return Payment.objects.filter(
         Q(state=PaymentState.UNKNOWN)
         | Q(state=PaymentState.PROCESSING, created_at__lt=stale)  # the process died mid-way
         | Q(state=PaymentState.PENDING)
         | Q(state=PaymentState.APPROVED)
         | Q(state=PaymentState.SETTLED, method_kind=MethodKind.ECHECK, settled_at__gt=watch_returns)
-    ).order_by("last_checked_at", "id")
+    ).order_by(
+        Case(When(urgent, then=Value(0)), default=Value(1)),
+        F("last_checked_at").asc(nulls_first=True),
+        "id",
+    )
 
 
 def reconcile_payment(
@@ -734,9 +744,10 @@ def _apply_gateway_transaction(
                 data=data,
             )
             _audit_reconciled(payment)
-            from remit.payments.tasks import send_payment_returned_notice
+            from remit.outbox.models import EmailKind
+            from remit.outbox.services import email_queue
 
-            send_payment_returned_notice.enqueue(payment.pk)
+            email_queue(EmailKind.RETURNED_NOTICE, payment=payment)
         return
     settled = sale.last_action("settle")
     is_settled = sale.condition == Condition.COMPLETE or (settled is not None and settled.success)

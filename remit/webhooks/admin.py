@@ -9,7 +9,22 @@ from django.utils.html import format_html
 
 from remit.audit.services import client_ip, record_event
 from remit.webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
-from remit.webhooks.services import delivery_resend
+from remit.webhooks.services import delivery_resend, failed_not_resent
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Failed and not sent again since: what the back office's badge counts."""
+
+    title = "attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed, not sent again")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.filter(pk__in=failed_not_resent().values("pk"))
+        return queryset
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -93,7 +108,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "delivered_at",
     ]
-    list_filter = ["status", "event_type", "endpoint"]
+    list_filter = [NeedsAttentionFilter, "status", "event_type", "endpoint"]
     search_fields = ["=event_id", "payment__order_id", "endpoint__url"]
     list_select_related = ["endpoint"]
     date_hierarchy = "created_at"

@@ -119,6 +119,14 @@ def delivery_resend(delivery: WebhookDelivery, *, acting_user, ip_address=None) 
     return again
 
 
+def failed_not_resent():
+    """Deliveries that gave up and were not sent again since: what the back office's badge counts."""
+    from django.db.models import Exists, OuterRef
+
+    resent = WebhookDelivery.objects.filter(resent_from=OuterRef("pk"))
+    return WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).filter(~Exists(resent))
+
+
 def delivery_attempt(delivery_id: int) -> str:
     """One attempt. Returns the delivery's status afterwards."""
     with transaction.atomic():
@@ -156,6 +164,14 @@ def delivery_attempt(delivery_id: int) -> str:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
             logger.warning("webhook delivery %s failed for good: %s", delivery.pk, error or text)
+            record_event(
+                "webhook.failed",
+                actor_label="webhooks",
+                outcome="failure",
+                obj=delivery,
+                summary=f"Webhook {delivery.event_type} to {endpoint.url} failed after "
+                f"{delivery.attempts} attempts: {(error or text)[:120]}",
+            )
         else:
             from remit.webhooks.tasks import deliver_webhook
 

@@ -77,3 +77,41 @@ def test_client_users_stay_out(client, manager, endpoint):
         "/backoffice/webhooks/webhookdelivery/",
     ):
         assert client.get(url).status_code != 200
+
+
+def test_a_delivery_that_gave_up_is_flagged_until_sent_again(
+    as_staff, staff, pay, invoice, endpoint, receiver, settings, time_machine
+):
+    import datetime
+
+    from django.utils import timezone
+
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    time_machine.move_to(timezone.now(), tick=True)
+    receiver.script = [500, 503]
+    pay(invoice, new_card())
+    for _ in range(3):
+        run_worker()
+        time_machine.shift(datetime.timedelta(hours=1))
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert AuditEvent.objects.filter(action="webhook.failed", object_id=str(delivery.pk)).exists()
+
+    home = as_staff.get("/backoffice/").content.decode()
+    assert "webhook delivery failed" in home
+    assert 'title="failed deliveries">1<' in home
+    listing = as_staff.get(
+        "/backoffice/webhooks/webhookdelivery/?attention=failed"
+    ).content.decode()
+    assert "payment.succeeded" in listing
+    assert "Failed" in listing
+
+    as_staff.post(
+        "/backoffice/webhooks/webhookdelivery/",
+        {"action": "resend", "_selected_action": [delivery.pk]},
+    )
+    run_worker()
+    again = WebhookDelivery.objects.exclude(pk=delivery.pk).get()
+    assert again.status == "delivered"
+    assert len(receiver.requests) == 3
+    assert "webhook delivery failed" not in as_staff.get("/backoffice/").content.decode()

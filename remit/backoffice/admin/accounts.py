@@ -19,7 +19,8 @@ from remit.accounts.services import end_user_sessions
 from remit.audit.services import record_event
 from remit.backoffice.admin.base import AuditedAdmin
 from remit.backoffice.admin.user_forms import UserPageForm, clean_identity_email
-from remit.backoffice.tasks import send_invitation
+from remit.outbox.models import EmailKind
+from remit.outbox.services import email_queue
 
 # --- Security levels -----------------------------------------------------------------------------
 
@@ -260,7 +261,8 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
 
     def _queue_invitation(self, request, user: User) -> None:
         # Queued in the same transaction as the user row: the worker finds both or neither.
-        send_invitation.enqueue(user.pk, request.build_absolute_uri("/"))
+        # The outbox retries it while the mail server is down (remit/outbox/).
+        email_queue(EmailKind.INVITATION, user=user, base_url=request.build_absolute_uri("/"))
 
     def _audit_access_changes(self, request, before: User, after: User, form) -> None:
         if before.is_active and not after.is_active:

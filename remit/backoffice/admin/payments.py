@@ -46,10 +46,15 @@ class StatusFilter(admin.SimpleListFilter):
             *PaymentState.choices,
             ("refunded", "Refunded (fully)"),
             ("partially_refunded", "Partially refunded"),
+            ("stuck", "Stuck in flight (staff alerted)"),
         ]
 
     def queryset(self, request, queryset):
         value = self.value()
+        if value == "stuck":
+            from remit.payments.reconcile import STUCK_STATES
+
+            return queryset.filter(state__in=STUCK_STATES, stuck_alerted_at__isnull=False)
         if value == "refunded":
             return queryset.filter(refunded_amount__gt=0, refunded_amount__gte=F("amount"))
         if value == "partially_refunded":

@@ -1,0 +1,125 @@
+"""The message of each kind of outgoing email, rendered afresh at every attempt from the objects
+it is about. A builder returns None when the email is no longer needed (nobody to send to, an
+invitation accepted meanwhile)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from remit.core.models import Provider
+from remit.outbox.models import EmailKind, OutgoingEmail
+
+
+def build_message(email: OutgoingEmail) -> EmailMessage | None:
+    return BUILDERS[email.kind](email)
+
+
+def _payment(email: OutgoingEmail):
+    from remit.payments.models import Payment
+
+    return Payment.objects.select_related("invoice", "organization", "payer").get(
+        pk=email.payment_id
+    )
+
+
+def _receipt(email: OutgoingEmail) -> EmailMessage | None:
+    """The receipt, to the payer and the organization's billing contact."""
+    payment = _payment(email)
+    recipients = [payment.payer.email] if payment.payer else []
+    if payment.organization.billing_email and payment.organization.billing_email not in recipients:
+        recipients.append(payment.organization.billing_email)
+    pending = payment.method_kind == "echeck"
+    subject = (
+        f"eCheck payment received, pending: invoice {payment.invoice.number}"
+        if pending
+        else f"Payment received: invoice {payment.invoice.number}"
+    )
+    context = {"payment": payment, "pending": pending}
+    return _templated(subject, "emails/payment_receipt", context, recipients)
+
+
+def _returned_notice(email: OutgoingEmail) -> EmailMessage | None:
+    """An eCheck came back: tell the payer and the provider."""
+    payment = _payment(email)
+    provider = Provider.load()
+    recipients = [payment.payer.email] if payment.payer else []
+    if provider.support_email:
+        recipients.append(provider.support_email)
+    if payment.organization.billing_email and payment.organization.billing_email not in recipients:
+        recipients.append(payment.organization.billing_email)
+    subject = f"eCheck payment returned: invoice {payment.invoice.number} is due again"
+    return _templated(subject, "emails/payment_returned", {"payment": payment}, recipients)
+
+
+def _invitation(email: OutgoingEmail) -> EmailMessage | None:
+    """The set-password link: its token is made now, never stored or queued."""
+    from remit.accounts.invites import invite_url
+
+    user = email.user
+    if user is None or not user.is_active or user.has_usable_password():
+        return None  # accepted (or deactivated) meanwhile
+    context = {
+        "user": user,
+        "provider_name": Provider.load().name,
+        "url": invite_url(user, base_url=email.base_url or "/"),
+    }
+    subject = render_to_string("registration/invite_subject.txt", context).strip()
+    body = render_to_string("registration/invite_email.txt", context)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def _stuck_payment(email: OutgoingEmail) -> EmailMessage | None:
+    """To provider staff: a payment stayed processing or unknown past RECONCILE_ALERT_AFTER."""
+    from remit.accounts.models import User
+
+    payment = _payment(email)
+    provider = Provider.load()
+    recipients = list(
+        User.objects.filter(is_active=True, is_staff=True, organization__isnull=True)
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+    if provider.support_email and provider.support_email not in recipients:
+        recipients.append(provider.support_email)
+    subject = f"Payment {payment.order_id} is still {payment.get_state_display().lower()}"
+    context = {"payment": payment, "alert_after_minutes": settings.RECONCILE_ALERT_AFTER // 60}
+    return _templated(subject, "emails/payment_stuck", context, recipients, html=False)
+
+
+def _templated(
+    subject: str, template: str, context: dict, recipients: list[str], *, html: bool = True
+) -> EmailMessage | None:
+    if not recipients:
+        return None
+    provider = Provider.load()
+    timezone.activate(provider.zone)
+    try:
+        context = {**context, "provider": provider}
+        text = render_to_string(f"{template}.txt", context)
+        body_html = render_to_string(f"{template}.html", context) if html else None
+    finally:
+        timezone.deactivate()
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        reply_to=[provider.support_email] if provider.support_email else None,
+    )
+    if body_html is not None:
+        message.attach_alternative(body_html, "text/html")
+    return message
+
+
+BUILDERS: dict[str, Callable[[OutgoingEmail], EmailMessage | None]] = {
+    EmailKind.RECEIPT: _receipt,
+    EmailKind.RETURNED_NOTICE: _returned_notice,
+    EmailKind.INVITATION: _invitation,
+    EmailKind.STUCK_PAYMENT: _stuck_payment,
+}

@@ -1,0 +1,61 @@
+"""One row per email the worker sends: what it is about, to whom, and how sending went.
+
+The row never keeps the message itself: each attempt renders it afresh from the objects it is about
+(an invitation's set-password link is made at sending time, as before). Card and account numbers are
+never in a message to begin with."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class EmailKind(models.TextChoices):
+    RECEIPT = "receipt", "Payment receipt"
+    RETURNED_NOTICE = "returned_notice", "eCheck return notice"
+    INVITATION = "invitation", "Invitation"
+    STUCK_PAYMENT = "stuck_payment", "Stuck payment (to staff)"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # waiting for its first attempt or a retry
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"  # gave up: a permanent refusal, or the last attempt failed
+    SKIPPED = "skipped", "Not needed"  # e.g. an invitation accepted meanwhile, or nobody to send to
+
+
+class OutgoingEmail(models.Model):
+    kind = models.CharField(max_length=20, choices=EmailKind)
+    payment = models.ForeignKey(
+        "payments.Payment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The invited user.",
+    )
+    base_url = models.CharField(max_length=300, blank=True, help_text="For links in the message.")
+    recipients = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=EmailStatus, default=EmailStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    resent_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "outgoing email"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outgoing_email_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {', '.join(self.recipients) or '-'} ({self.status})"

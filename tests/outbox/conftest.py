@@ -1,0 +1,85 @@
+"""A mail server that refuses: a real SMTP conversation on localhost, in a thread, that accepts
+the connection and answers RCPT TO with a permanent 550 (the recipient does not exist). Down (no
+server at all) is a port nothing listens on."""
+
+import socket
+import socketserver
+import threading
+
+import pytest
+
+from tests.payments.conftest import due_invoice, pay  # noqa: F401  (the sandbox gateway's)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RefusingSmtp(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"220 mail.test ESMTP\r\n")
+        for raw in self.rfile:
+            verb = raw.decode("ascii", "replace").strip().split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.wfile.write(b"250 mail.test\r\n")
+            elif verb == "MAIL":
+                self.wfile.write(b"250 OK\r\n")
+            elif verb == "RCPT":
+                self.wfile.write(b"550 5.1.1 No such user here\r\n")
+            elif verb == "QUIT":
+                self.wfile.write(b"221 Bye\r\n")
+                return
+            else:
+                self.wfile.write(b"503 5.5.1 Bad sequence\r\n")
+
+
+@pytest.fixture
+def smtp_down(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
+    settings.EMAIL_TIMEOUT = 2
+    return settings
+
+
+@pytest.fixture
+def smtp_refusing(settings):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), RefusingSmtp)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.daemon = True
+    thread.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
+    settings.EMAIL_TIMEOUT = 2
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def smtp_back_up(settings) -> None:
+    """The mail server answers again (the suite's in-memory outbox stands for it)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def run_ready_jobs() -> list[str]:
+    """As tests.payments.conftest.run_worker, but a failing job is returned, not asserted: the old
+    code's receipt job died with the SMTP error."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+    while (job := DBTaskResult.objects.ready().get_locked()) is not None:
+        job.claim(worker.worker_id)
+        worker.run_task(job)
+    return [job.task_path for job in DBTaskResult.objects.failed()]
