@@ -49,16 +49,17 @@ class TestPasswordAlone:
         response = client.post(
             "/backoffice/login/", {"username": staff.email, "password": PASSWORD}
         )
-        assert response.status_code == 200
-        assert "Open the set-up link in your invitation email" in response.text
         # Whatever they try next, no authenticator app gets set up for this account.
         page = client.get("/backoffice/mfa/setup/")
-        assert "mfa-secret" not in page.text
         device = TOTPDevice.objects.filter(user=staff).first()
         if device is not None:
             client.post("/backoffice/mfa/setup/", {"code": current_code(device)})
         assert not TOTPDevice.objects.filter(user=staff, confirmed=True).exists()
+        assert "mfa-secret" not in page.text
         assert client.get("/backoffice/")["Location"].startswith("/backoffice/login/")
+        # They are told what to do instead.
+        assert response.status_code == 200
+        assert "Open the set-up link in your invitation email" in response.text
         assert audit("auth.sign_in", actor=staff, outcome="refused").count() == 1
 
     def test_a_session_without_a_device_cannot_enrol_either(self, client, staff):
