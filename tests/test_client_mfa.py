@@ -272,3 +272,23 @@ class TestManagingIt:
         assert not TOTPDevice.objects.filter(user=manager).exists()
         assert not StaticToken.objects.filter(device__user=manager).exists()
         assert audit("auth.mfa_reset", object_id=str(manager.pk)).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_make_a_payment_dialog_sends_htmx_to_the_code_step(client, manager, invoice):
+    turn_on(client, manager)
+    client.post("/logout/")
+    sign_in(client, manager)
+    response = client.get(f"/invoices/{invoice.pk}/pay/", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(CODE)
+
+
+@pytest.mark.django_db
+def test_client_users_cannot_open_staff_invitation_links(client, manager, staff):
+    from remit.backoffice.invitations import invitation_url, issue_staff_invitation
+
+    token = issue_staff_invitation(staff)
+    client.force_login(manager)
+    assert client.get(invitation_url(token, base_url="")).status_code == 404
+    assert client.get("/backoffice/invitation/set-up/").status_code == 404

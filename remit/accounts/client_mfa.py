@@ -205,10 +205,12 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             else WRONG["locked"],
         )
     issuer = f"{request.provider.name} client portal"
+    required = mfa_required(user, request.provider)
     context = {
         "nav": "account",
+        "mfa_gate": required,
         "form": form,
-        "required": mfa_required(user, request.provider),
+        "required": required,
         "qr_data_uri": qr_data_uri(otpauth_url(device, issuer)),
         "secret": manual_secret(device),
         "next": request.POST.get("next") or request.GET.get("next") or "",
@@ -329,5 +331,9 @@ def login_code(request: HttpRequest) -> HttpResponse:
             else "MFA code refused: too many failures",
         )
         form.add_error("code", WRONG.get(how, WRONG["wrong"]))
-    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next") or ""}
+    context = {
+        "form": form,
+        "mfa_gate": True,
+        "next": request.POST.get("next") or request.GET.get("next") or "",
+    }
     return render(request, "registration/login_code.html", context)
