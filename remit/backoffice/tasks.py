@@ -32,8 +32,8 @@ def send_staff_invitation(user_id: int, base_url: str, created_by_id: int | None
     from remit.backoffice.invitations import email_staff_invitation
     from remit.core.models import Provider
 
-    user = User.objects.get(pk=user_id)
-    if not (user.is_active and user.is_staff) or has_confirmed_device(user):
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not (user.is_active and user.is_staff) or has_confirmed_device(user):
         return  # deactivated, or set up meanwhile: nothing to send
     created_by = User.objects.filter(pk=created_by_id).first() if created_by_id else None
     email_staff_invitation(
