@@ -220,10 +220,18 @@ class TestProviderRequirement:
         sign_in(client, plain_user)
         assert client.get("/").status_code == 200
 
-    def test_the_setting_is_in_the_back_office_and_audited(self, provider):
-        from remit.backoffice.admin.provider import AUDITED_FIELDS
+    def test_staff_turn_the_requirement_on_in_settings(self, client, staff, provider):
+        from tests.backoffice.test_provider_settings import URL, settings_form
+        from tests.factories import sign_in_staff
 
-        assert "require_mfa_for_financials" in AUDITED_FIELDS
+        sign_in_staff(client, staff)
+        assert "Require two-step sign-in for users who see invoices" in client.get(URL).text
+        response = client.post(URL, settings_form(require_mfa_for_financials="on"))
+        assert response.status_code == 302
+        provider.refresh_from_db()
+        assert provider.require_mfa_for_financials
+        event = audit("settings.changed").get()
+        assert event.details["values"]["require_mfa_for_financials"] == [False, True]
 
 
 @pytest.mark.django_db

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from remit.accounts.models import Organization, SecurityLevel, User
 from remit.accounts.services import end_user_sessions
 from remit.audit.services import record_event
 from remit.backoffice.admin.base import AuditedAdmin
-from remit.backoffice.tasks import send_invitation, send_staff_invitation
+from remit.backoffice.admin.mfa_actions import MfaActions, has_confirmed_device_q
+from remit.backoffice.tasks import send_invitation
 
 # --- Security levels -----------------------------------------------------------------------------
 
@@ -183,12 +181,8 @@ class InviteUserForm(forms.ModelForm):
         return email
 
 
-def _has_confirmed_device():
-    return Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
-
-
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin, AuditedAdmin):
+class UserAdmin(MfaActions, DjangoUserAdmin, AuditedAdmin):
     ordering = ["email"]
     list_display = [
         "email",
@@ -226,7 +220,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
     actions = ["deactivate_users", "resend_invitation", "invite_staff_mfa", "reset_mfa"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(has_mfa=_has_confirmed_device())
+        return super().get_queryset(request).annotate(has_mfa=has_confirmed_device_q())
 
     @admin.display(description="Sign-in")
     def sign_in_status(self, user: User) -> str:
@@ -373,61 +367,6 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
             else "Nobody selected is waiting for an invitation (their password is set).",
             messages.SUCCESS if sent else messages.WARNING,
         )
-
-    def _queue_staff_invitation(self, request, user: User, summary: str) -> None:
-        """The set-up link is made and emailed by the worker (only its hash is ever stored)."""
-        send_staff_invitation.enqueue(user.pk, request.build_absolute_uri("/"), request.user.pk)
-        record_event("staff.invited", request=request, obj=user, summary=summary)
-
-    @admin.action(description="Send a two-step sign-in set-up link (staff without MFA)")
-    def invite_staff_mfa(self, request, queryset):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        sent = 0
-        waiting = queryset.filter(~_has_confirmed_device(), is_staff=True, is_active=True)
-        for user in waiting:
-            self._queue_staff_invitation(
-                request, user, f"Two-step sign-in set-up link sent to {user.email}"
-            )
-            sent += 1
-        self.message_user(
-            request,
-            f"Sent {sent} set-up link(s); each works once, for "
-            f"{settings.STAFF_INVITATION_HOURS} hours."
-            if sent
-            else "Nobody selected is active staff without two-step sign-in. "
-            "Reset their two-step sign-in first.",
-            messages.SUCCESS if sent else messages.WARNING,
-        )
-
-    @admin.action(description="Reset two-step sign-in (MFA) of selected users")
-    def reset_mfa(self, request, queryset):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        count = 0
-        for user in queryset:
-            if user.pk == request.user.pk:
-                self.message_user(request, "You cannot reset your own MFA here.", messages.WARNING)
-                continue
-            with transaction.atomic():
-                deleted, _ = TOTPDevice.objects.filter(user=user).delete()
-                StaticDevice.objects.filter(user=user).delete()  # clients' recovery codes
-                end_user_sessions(user)
-                record_event(
-                    "auth.mfa_reset",
-                    request=request,
-                    obj=user,
-                    summary=f"Reset MFA of {user.email}"
-                    + (": a new set-up link is emailed to them" if user.is_staff else ""),
-                    devices_removed=deleted,
-                )
-                if user.is_staff and user.is_active:
-                    # Not the password alone: they set up their new phone from this link.
-                    self._queue_staff_invitation(
-                        request, user, f"Two-step sign-in set-up link sent to {user.email}"
-                    )
-            count += 1
-        self.message_user(request, f"Reset MFA of {count} user(s).")
 
     # -- the deactivate button on a user's page ---------------------------------------------------
 
