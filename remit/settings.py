@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # clients' recovery codes
     "remit.core",
     "remit.accounts",
     "remit.billing",
@@ -91,6 +92,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "remit.core.middleware.ProviderMiddleware",
+    "remit.accounts.middleware.ClientMFAMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -173,6 +175,11 @@ AXES_VERBOSE = False
 
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Two-step sign-in (MFA). New staff set up their authenticator app from an invitation link, which
+# works once and expires; clients may turn TOTP on themselves (docs/backoffice.md).
+STAFF_INVITATION_HOURS = env_int("STAFF_INVITATION_HOURS", 72)
+MFA_RECOVERY_CODES = 10
 
 # --- Security headers (secure unless DEBUG; each can be turned off from the environment) ----------
 SECURE = not DEBUG

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "remit.accounts"
     label = "accounts"
     verbose_name = "Organizations and users"
+
+    def ready(self) -> None:
+        from remit.accounts import mfa_state  # noqa: F401  (the user_logged_in receiver)

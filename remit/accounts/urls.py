@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from remit.accounts import client_mfa
 from remit.accounts.forms import ResetPasswordForm, SignInForm
 from remit.accounts.invites import InviteAcceptView
 
@@ -24,7 +25,16 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("login/code/", client_mfa.login_code, name="login_mfa"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", client_mfa.account, name="account"),
+    path("account/two-step/set-up/", client_mfa.mfa_setup, name="account_mfa_setup"),
+    path(
+        "account/two-step/recovery-codes/",
+        client_mfa.recovery_codes,
+        name="account_recovery_codes",
+    ),
+    path("account/two-step/turn-off/", client_mfa.mfa_disable, name="account_mfa_disable"),
     path(
         "password-reset/",
         PasswordResetView.as_view(),

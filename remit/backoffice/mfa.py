@@ -7,10 +7,8 @@ signed in but not verified, and no back-office page opens (`BackofficeSite.has_p
 
 from __future__ import annotations
 
-from base64 import b32encode
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-import segno
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -24,12 +22,10 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from remit.accounts.otp import TokenForm
 from remit.audit.models import AuditEvent
 from remit.audit.services import record_event
 from remit.backoffice.access import has_confirmed_device, is_backoffice_staff, is_verified
-
-DEVICE_NAME = "Authenticator app"
-
 
 # --- Where to go next ----------------------------------------------------------------------------
 
@@ -58,6 +54,11 @@ def redirect_to_mfa(request: HttpRequest, next_url: str) -> HttpResponseRedirect
 
 # --- Step one: email and password ----------------------------------------------------------------
 
+NO_MFA_MESSAGE = (
+    "Two-step sign-in is not set up for this account yet. Open the set-up link in your "
+    "invitation email, or ask an administrator to send you a new one."
+)
+
 
 class StaffSignInForm(AuthenticationForm):
     username = forms.EmailField(
@@ -68,12 +69,23 @@ class StaffSignInForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match a staff account. Please try again.",
         "not_staff": "This sign-in is for provider staff. Clients sign in to the client portal.",
+        "no_mfa": NO_MFA_MESSAGE,
     }
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         if not is_backoffice_staff(user):
             raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+        if not has_confirmed_device(user):
+            # A password alone never enrols a second factor: that takes the invitation link.
+            record_event(
+                "auth.sign_in",
+                actor=user,
+                request=self.request,
+                outcome=AuditEvent.Outcome.REFUSED,
+                summary="Sign-in refused: two-step sign-in not set up (needs the invitation link)",
+            )
+            raise forms.ValidationError(self.error_messages["no_mfa"], code="no_mfa")
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -98,27 +110,6 @@ def login_view(request: HttpRequest, *, context: dict) -> HttpResponse:
 # --- Step two: the TOTP code ---------------------------------------------------------------------
 
 
-class TokenForm(forms.Form):
-    code = forms.CharField(
-        label="Six-digit code",
-        max_length=12,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "autofocus": True,
-                "pattern": "[0-9 ]*",
-            }
-        ),
-    )
-
-    def clean_code(self) -> str:
-        code = self.cleaned_data["code"].replace(" ", "")
-        if not (code.isdigit() and len(code) == 6):
-            raise forms.ValidationError("Enter the six digits your authenticator app shows.")
-        return code
-
-
 def _staff_only(view):
     """MFA pages are for signed-in staff who are not verified yet; anyone else goes elsewhere."""
 
@@ -135,91 +126,28 @@ def _staff_only(view):
     return never_cache(wrapper)
 
 
-def otpauth_url(device: TOTPDevice, issuer: str) -> str:
-    """The key URI authenticator apps read from the QR code (Google's Key Uri Format)."""
-    issuer = issuer.replace(":", "").strip() or "Remit"
-    label = quote(f"{issuer}:{device.user.email}")
-    params = urlencode(
-        {
-            "secret": b32encode(device.bin_key).decode(),
-            "issuer": issuer,
-            "algorithm": "SHA1",
-            "digits": device.digits,
-            "period": device.step,
-        },
-        quote_via=quote,
-    )
-    return f"otpauth://totp/{label}?{params}"
-
-
-def manual_secret(device: TOTPDevice) -> str:
-    """The base32 secret in groups of four, for typing into an app by hand."""
-    secret = b32encode(device.bin_key).decode().rstrip("=")
-    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-
-
-def qr_data_uri(text: str) -> str:
-    """A PNG data: URI (the Content-Security-Policy allows data: images, not inline styles)."""
-    return segno.make(text, error="m").png_data_uri(scale=5, border=2, dark="#1d2433")
-
-
 @_staff_only
 @require_http_methods(["GET", "POST"])
 def mfa_setup(request: HttpRequest, *, context: dict) -> HttpResponse:
-    """Set up an authenticator app: scan the code (or type the secret), then confirm with a code."""
-    user = request.user
-    if has_confirmed_device(user):
+    """Where a signed-in staff member without an authenticator app lands. It sets nothing up: that
+    needs the invitation link (remit.backoffice.invitations), not the password alone."""
+    if has_confirmed_device(request.user):
         return redirect_to_mfa(request, safe_next(request))
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
-        record_event(
-            "auth.mfa_setup_started",
-            actor=user,
-            request=request,
-            summary="Started setting up an authenticator app",
-        )
-    form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-            accepted = locked.verify_token(form.cleaned_data["code"])
-            if accepted:
-                locked.confirmed = True
-                locked.save(update_fields=["confirmed"])
-                # Only one authenticator per person: drop any other unconfirmed attempt.
-                TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        if accepted:
-            otp_login(request, locked)
-            request.session.cycle_key()
-            record_event(
-                "auth.mfa_setup",
-                actor=user,
-                request=request,
-                summary="Set up an authenticator app (MFA) and signed in",
-            )
-            return redirect(safe_next(request))
+    if request.method == "POST":
         record_event(
             "auth.mfa_setup",
-            actor=user,
+            actor=request.user,
             request=request,
-            outcome=AuditEvent.Outcome.FAILURE,
-            summary="MFA set-up: the code did not match",
+            outcome=AuditEvent.Outcome.REFUSED,
+            summary="MFA set-up refused: it needs the invitation link, not the password alone",
         )
-        form.add_error(
-            "code", "That code did not match. Check the time on your phone and try the next code."
-        )
-    provider_name = context.get("provider_name", "")
-    url = otpauth_url(device, f"{provider_name} back office" if provider_name else "Remit")
-    context = {
-        **context,
-        "title": "Set up two-step sign-in",
-        "form": form,
-        "qr_data_uri": qr_data_uri(url),
-        "secret": manual_secret(device),
-        "next": safe_next(request, default=""),
-    }
-    return render(request, "backoffice/mfa_setup.html", context)
+    context = {**context, "title": "Set up two-step sign-in", "message": NO_MFA_MESSAGE}
+    return render(
+        request,
+        "backoffice/mfa_setup.html",
+        context,
+        status=403 if request.method == "POST" else 200,
+    )
 
 
 @_staff_only

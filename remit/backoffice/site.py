@@ -5,7 +5,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from remit.backoffice import mfa
+from remit.backoffice import invitations, mfa
 from remit.backoffice.access import is_backoffice_staff, is_verified
 from remit.core.models import Provider
 
@@ -116,5 +116,15 @@ class BackofficeSite(admin.AdminSite):
             path("logout/", csrf_protect(never_cache(self.logout)), name="logout"),
             path("mfa/setup/", plain(mfa.mfa_setup), name="mfa_setup"),
             path("mfa/verify/", plain(mfa.mfa_verify), name="mfa_verify"),
+            path(
+                "invitation/set-up/",
+                plain(invitations.invitation_setup),
+                name="staff_invitation_setup",
+            ),
+            path(
+                "invitation/<str:token>/",
+                plain(invitations.open_invitation),
+                name="staff_invitation",
+            ),
             *super().get_urls(),
         ]

@@ -40,6 +40,12 @@ class Provider(models.Model):
     payment_options = models.CharField(
         max_length=8, choices=PaymentOptions, default=PaymentOptions.BOTH
     )
+    require_mfa_for_financials = models.BooleanField(
+        "Require two-step sign-in for users who see invoices",
+        default=False,
+        help_text='Every client user whose security level holds "View invoices and financial data" '
+        "sets up an authenticator app before they see invoices or pay.",
+    )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=40, blank=True)
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.

@@ -22,17 +22,20 @@ def sign_in(client, email, password=PASSWORD, next_url=""):
 
 @pytest.mark.django_db
 class TestFirstSignIn:
-    def test_staff_set_up_mfa_before_anything_else(self, client, staff):
-        response = sign_in(client, staff.email, next_url="/backoffice/payments/payment/")
-        assert response.status_code == 302
-        assert (
-            response["Location"]
-            == "/backoffice/mfa/setup/?next=%2Fbackoffice%2Fpayments%2Fpayment%2F"
-        )
-        # Nothing else opens meanwhile.
-        assert client.get("/backoffice/")["Location"].startswith("/backoffice/mfa/setup/")
+    """The first time, from the invitation link (tests/backoffice/test_staff_invitations.py has
+    the link's own rules); the password alone is refused."""
 
-        page = client.get(response["Location"])
+    def test_staff_set_up_mfa_from_the_link_before_anything_else(self, client, staff):
+        from remit.backoffice.invitations import invitation_url, issue_staff_invitation
+
+        refused = sign_in(client, staff.email, next_url="/backoffice/payments/payment/")
+        assert refused.status_code == 200
+        assert "invitation email" in refused.text
+        assert client.get("/backoffice/")["Location"].startswith(LOGIN)
+
+        link = invitation_url(issue_staff_invitation(staff), base_url="")
+        assert client.get(link)["Location"] == "/backoffice/invitation/set-up/"
+        page = client.get("/backoffice/invitation/set-up/")
         assert page.status_code == 200
         html = page.text
         assert 'src="data:image/png;base64,' in html
@@ -43,36 +46,25 @@ class TestFirstSignIn:
 
         assert b32decode(secret.replace(" ", "")) == device.bin_key
         # Reloading shows the same key (the app may have scanned it already).
-        assert secret in client.get("/backoffice/mfa/setup/").text
+        assert secret in client.get("/backoffice/invitation/set-up/").text
 
         done = client.post(
-            "/backoffice/mfa/setup/",
-            {"code": current_code(device), "next": "/backoffice/payments/payment/"},
+            "/backoffice/invitation/set-up/", {"password": PASSWORD, "code": current_code(device)}
         )
         assert done.status_code == 302
-        assert done["Location"] == "/backoffice/payments/payment/"
         device.refresh_from_db()
         assert device.confirmed
         assert client.get("/backoffice/payments/payment/").status_code == 200
         assert audit("auth.mfa_setup", actor=staff, outcome="success").count() == 1
-        assert audit("auth.sign_in", actor=staff).exists()
-
-    def test_a_wrong_code_is_refused_and_audited(self, client, staff):
-        sign_in(client, staff.email)
-        client.get("/backoffice/mfa/setup/")
-        device = TOTPDevice.objects.get(user=staff)
-        wrong = f"{(int(current_code(device)) + 1) % 1_000_000:06d}"
-        response = client.post("/backoffice/mfa/setup/", {"code": wrong})
-        assert response.status_code == 200
-        assert "That code did not match" in response.text
-        device.refresh_from_db()
-        assert not device.confirmed
-        assert audit("auth.mfa_setup", actor=staff, outcome="failure").count() == 1
-        assert client.get("/backoffice/")["Location"].startswith("/backoffice/mfa/setup/")
+        assert audit("auth.sign_in", actor=staff, outcome="success").exists()
 
     def test_a_malformed_code_is_refused_next_to_the_field(self, client, staff):
-        sign_in(client, staff.email)
-        response = client.post("/backoffice/mfa/setup/", {"code": "12ab"})
+        from remit.backoffice.invitations import invitation_url, issue_staff_invitation
+
+        client.get(invitation_url(issue_staff_invitation(staff), base_url=""))
+        response = client.post(
+            "/backoffice/invitation/set-up/", {"password": PASSWORD, "code": "12ab"}
+        )
         assert "Enter the six digits" in response.text
 
 

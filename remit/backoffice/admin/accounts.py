@@ -8,16 +8,16 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from remit.accounts.models import Organization, SecurityLevel, User
 from remit.accounts.services import end_user_sessions
 from remit.audit.services import record_event
 from remit.backoffice.admin.base import AuditedAdmin
+from remit.backoffice.admin.mfa_actions import MfaActions, has_confirmed_device_q
 from remit.backoffice.admin.user_forms import UserPageForm, clean_identity_email
 from remit.outbox.models import EmailKind
 from remit.outbox.services import email_queue
@@ -182,12 +182,8 @@ class InviteUserForm(forms.ModelForm):
         return clean_identity_email(self.cleaned_data["email"])
 
 
-def _has_confirmed_device():
-    return Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
-
-
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin, AuditedAdmin):
+class UserAdmin(MfaActions, DjangoUserAdmin, AuditedAdmin):
     ordering = ["email"]
     list_display = [
         "email",
@@ -223,10 +219,10 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
         ),
     ]
     readonly_fields = ["last_login", "date_joined"]
-    actions = ["deactivate_users", "resend_invitation", "reset_mfa"]
+    actions = ["deactivate_users", "resend_invitation", "invite_staff_mfa", "reset_mfa"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(has_mfa=_has_confirmed_device())
+        return super().get_queryset(request).annotate(has_mfa=has_confirmed_device_q())
 
     @admin.display(description="Sign-in")
     def sign_in_status(self, user: User) -> str:
@@ -234,7 +230,7 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
             return "Invited"
         if user.is_staff:
             return "MFA set up" if getattr(user, "has_mfa", False) else "MFA not set up"
-        return "Password set"
+        return "Password set, MFA on" if getattr(user, "has_mfa", False) else "Password set"
 
     # -- invite -----------------------------------------------------------------------------------
 
@@ -374,27 +370,6 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
             else "Nobody selected is waiting for an invitation (their password is set).",
             messages.SUCCESS if sent else messages.WARNING,
         )
-
-    @admin.action(description="Reset two-step sign-in (MFA) of selected staff")
-    def reset_mfa(self, request, queryset):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        count = 0
-        for user in queryset.filter(is_staff=True):
-            if user.pk == request.user.pk:
-                self.message_user(request, "You cannot reset your own MFA here.", messages.WARNING)
-                continue
-            deleted, _ = TOTPDevice.objects.filter(user=user).delete()
-            end_user_sessions(user)
-            record_event(
-                "auth.mfa_reset",
-                request=request,
-                obj=user,
-                summary=f"Reset MFA of {user.email}: they set it up again at their next sign-in",
-                devices_removed=deleted,
-            )
-            count += 1
-        self.message_user(request, f"Reset MFA of {count} staff member(s).")
 
     # -- the deactivate button on a user's page ---------------------------------------------------
 

@@ -20,6 +20,7 @@ AUDITED_FIELDS = [
     "internal_currency",
     "time_zone",
     "payment_options",
+    "require_mfa_for_financials",
     "support_email",
     "support_phone",
     "gateway_url",
@@ -67,6 +68,7 @@ class ProviderSettingsForm(forms.ModelForm):
             "internal_currency",
             "time_zone",
             "payment_options",
+            "require_mfa_for_financials",
             "support_email",
             "support_phone",
             "gateway_url",
@@ -129,6 +131,14 @@ class ProviderAdmin(admin.ModelAdmin):
                 "description": "What clients may pay with in the Make a Payment window. Online "
                 "payment is offered only by providers based in the US whose internal currency "
                 "is USD.",
+            },
+        ),
+        (
+            "Client sign-in",
+            {
+                "fields": ["require_mfa_for_financials"],
+                "description": "Clients may always turn on two-step sign-in (an authenticator "
+                "app) from their account page; this makes it required for those who see invoices.",
             },
         ),
         ("Contact shown to clients", {"fields": ["support_email", "support_phone"]}),

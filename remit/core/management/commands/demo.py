@@ -102,6 +102,20 @@ class Command(BaseCommand):
                 pass
             time.sleep(0.3)
 
+    @staticmethod
+    def _staff_setup_link(port: int) -> str | None:
+        """The demo's staff member has a password but no authenticator app yet: that is set up
+        from an invitation link, never with the password alone. A fresh link each run."""
+        from remit.accounts.models import User
+        from remit.backoffice.access import has_confirmed_device
+        from remit.backoffice.invitations import invitation_url, issue_staff_invitation
+
+        staff = User.objects.filter(email=STAFF[0]).first()
+        if staff is None or has_confirmed_device(staff):
+            return None
+        token = issue_staff_invitation(staff)
+        return invitation_url(token, base_url=f"http://127.0.0.1:{port}")
+
     def _print_welcome(self, port: int, gateway_port: int) -> None:
         out = self.stdout
         out.write("")
@@ -110,9 +124,15 @@ class Command(BaseCommand):
         for email, _first, _last, org_name, level in PEOPLE:
             out.write(f"  {email:<28} {level:<8} {org_name}")
         out.write(f"  {STAFF[0]:<28} provider staff: http://127.0.0.1:{port}/backoffice/")
-        out.write(
-            f"  {'':<28} (staff set up an authenticator app at their first sign-in: TOTP, required)"
-        )
+        link = self._staff_setup_link(port)
+        if link:
+            out.write(
+                f"  {'':<28} first set up two-step sign-in (an authenticator app, TOTP) "
+                "from this link, which works once:"
+            )
+            out.write(f"  {'':<28} {link}")
+        else:
+            out.write(f"  {'':<28} (then the code from your authenticator app)")
         out.write(
             f"Sandbox gateway: http://127.0.0.1:{gateway_port}/ (test card 4111 1111 1111 1111)"
         )

@@ -144,7 +144,10 @@ class Command(BaseCommand):
         )
         for email, _first, _last, org_name, level in PEOPLE:
             self.stdout.write(f"  {email:<28} {level:<8} {org_name}")
-        self.stdout.write(f"  {STAFF[0]:<28} provider staff (back office)")
+        self.stdout.write(
+            f"  {STAFF[0]:<28} provider staff (back office; `remit invite-staff {STAFF[0]}` "
+            "prints the link that sets up their authenticator app)"
+        )
         if not settings.GATEWAY_URL and not provider.gateway_url:
             self.stdout.write(
                 "No gateway configured: set GATEWAY_URL (make demo starts the sandbox gateway)."
