@@ -17,7 +17,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, password_validation
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -86,8 +86,10 @@ def invitation_url(token: str, *, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def email_staff_invitation(user, *, base_url: str, provider_name: str, created_by=None) -> None:
-    """Issue a link and email it (from the background worker: remit.backoffice.tasks)."""
+def staff_invitation_message(
+    user, *, base_url: str, provider_name: str, created_by=None
+) -> EmailMessage:
+    """A fresh link, in its email (built by the outbox at each attempt: remit.outbox.messages)."""
     token = issue_staff_invitation(user, created_by=created_by)
     context = {
         "user": user,
@@ -97,7 +99,7 @@ def email_staff_invitation(user, *, base_url: str, provider_name: str, created_b
     }
     subject = render_to_string("registration/staff_invite_subject.txt", context).strip()
     body = render_to_string("registration/staff_invite_email.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
 # --- The link ------------------------------------------------------------------------------------

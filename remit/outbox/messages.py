@@ -73,6 +73,22 @@ def _invitation(email: OutgoingEmail) -> EmailMessage | None:
     return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
+def _staff_invitation(email: OutgoingEmail) -> EmailMessage | None:
+    """A staff member's two-step sign-in set-up link, issued now (only its hash is stored)."""
+    from remit.backoffice.access import has_confirmed_device
+    from remit.backoffice.invitations import staff_invitation_message
+
+    user = email.user
+    if user is None or not (user.is_active and user.is_staff) or has_confirmed_device(user):
+        return None  # deactivated, or set up meanwhile: nothing to send
+    return staff_invitation_message(
+        user,
+        base_url=email.base_url or "/",
+        provider_name=Provider.load().name,
+        created_by=email.requested_by,
+    )
+
+
 def _stuck_payment(email: OutgoingEmail) -> EmailMessage | None:
     """To provider staff: a payment stayed processing or unknown past RECONCILE_ALERT_AFTER."""
     from remit.accounts.models import User
@@ -121,5 +137,6 @@ BUILDERS: dict[str, Callable[[OutgoingEmail], EmailMessage | None]] = {
     EmailKind.RECEIPT: _receipt,
     EmailKind.RETURNED_NOTICE: _returned_notice,
     EmailKind.INVITATION: _invitation,
+    EmailKind.STAFF_INVITATION: _staff_invitation,
     EmailKind.STUCK_PAYMENT: _stuck_payment,
 }

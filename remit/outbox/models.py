@@ -15,6 +15,7 @@ class EmailKind(models.TextChoices):
     RECEIPT = "receipt", "Payment receipt"
     RETURNED_NOTICE = "returned_notice", "eCheck return notice"
     INVITATION = "invitation", "Invitation"
+    STAFF_INVITATION = "staff_invitation", "Staff two-step sign-in set-up link"
     STUCK_PAYMENT = "stuck_payment", "Stuck payment (to staff)"
 
 
@@ -37,6 +38,14 @@ class OutgoingEmail(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="The invited user.",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff member who asked for it (an invitation sent from the back office).",
     )
     base_url = models.CharField(max_length=300, blank=True, help_text="For links in the message.")
     recipients = models.JSONField(default=list, blank=True)

@@ -40,13 +40,19 @@ def email_queue(
     payment=None,
     user=None,
     base_url: str = "",
+    requested_by=None,
     resent_from: OutgoingEmail | None = None,
 ) -> OutgoingEmail:
     """Queued in the caller's transaction; the job carries only the row's id."""
     from remit.outbox.tasks import send_email
 
     email = OutgoingEmail.objects.create(
-        kind=kind, payment=payment, user=user, base_url=base_url, resent_from=resent_from
+        kind=kind,
+        payment=payment,
+        user=user,
+        base_url=base_url,
+        requested_by=requested_by,
+        resent_from=resent_from,
     )
     send_email.enqueue(email.pk)
     return email
@@ -59,6 +65,7 @@ def email_resend(email: OutgoingEmail, *, acting_user, ip_address=None) -> Outgo
             payment=email.payment,
             user=email.user,
             base_url=email.base_url,
+            requested_by=acting_user,
             resent_from=email,
         )
         record_event(

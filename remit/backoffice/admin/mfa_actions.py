@@ -14,7 +14,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from remit.accounts.models import User
 from remit.accounts.services import end_user_sessions
 from remit.audit.services import record_event
-from remit.backoffice.tasks import send_staff_invitation
+from remit.outbox.models import EmailKind
+from remit.outbox.services import email_queue
 
 
 def has_confirmed_device_q():
@@ -23,8 +24,14 @@ def has_confirmed_device_q():
 
 class MfaActions:
     def _queue_staff_invitation(self, request, user: User, summary: str) -> None:
-        """The set-up link is made and emailed by the worker (only its hash is ever stored)."""
-        send_staff_invitation.enqueue(user.pk, request.build_absolute_uri("/"), request.user.pk)
+        """The set-up link is made and emailed by the worker, through the outbox (retried while the
+        mail server is down; each attempt issues a fresh link, as only its hash is ever stored)."""
+        email_queue(
+            EmailKind.STAFF_INVITATION,
+            user=user,
+            base_url=request.build_absolute_uri("/"),
+            requested_by=request.user,
+        )
         record_event("staff.invited", request=request, obj=user, summary=summary)
 
     @admin.action(description="Send a two-step sign-in set-up link (staff without MFA)")
