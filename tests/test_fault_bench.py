@@ -31,6 +31,6 @@ def test_the_small_fault_run_ends_with_nothing_wrong():
     ), output
     # Every fault reached the payer as "being confirmed", and each kill landed.
     assert "8 tried: 8 being confirmed" in done.stdout, output
-    assert "1 tried: 1 killed" in done.stdout, output
+    assert "1 tried: 1 killed after the gateway charged" in done.stdout, output
     assert "worker killed while reconciling" in done.stdout, output
     assert "2 processed" in done.stdout, output  # one sale per invoice for the concurrent payers
