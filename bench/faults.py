@@ -30,35 +30,22 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _stack
+from _payers import Payer, pay_all
 
 from remit.testing import SandboxGatewayProcess
-from remit.testing.cards import VISA
 
-OUTCOMES = [  # what the payer reads, in the order it is looked for
-    ("processed", "Payment has been processed"),
-    ("being confirmed", "We could not confirm this payment"),
-    ("refused: in flight", "already being processed"),
-    ("refused: paid", "already paid"),
-    ("refused: busy", "Other payments are still being processed"),
-    ("refused: paused", "payment is paused"),
-    ("declined", "could not be processed"),
-]
 SMALL = {"invoices": 2, "payers": 5, "drops": 8, "timeouts": 2, "http500": 3, "garbage": 3}
 FULL = {"invoices": 20, "payers": 50, "drops": 1000, "timeouts": 50, "http500": 50, "garbage": 50}
 
@@ -118,79 +105,6 @@ class Data:
         client = Client()
         client.force_login(user)
         return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-# --- Paying over HTTP ----------------------------------------------------------------------------
-
-
-def form(window: str) -> dict[str, str]:
-    def field(name):
-        return re.search(rf'name="{name}" value="([^"]*)"', window).group(1)
-
-    year = (date.today().year + 2) % 100
-    return {
-        "csrfmiddlewaretoken": field("csrfmiddlewaretoken"),
-        "attempt_key": field("attempt_key"),
-        "amount": field("amount"),
-        "confirmed": "yes",
-        "method": "new_card",
-        "card-card_number": VISA,
-        "card-expiration": f"12/{year:02d}",
-        "card-cvv": "123",
-        "card-first_name": "Fault",
-        "card-last_name": "Bench",
-        "card-address1": "1 Main St",
-        "card-city": "Seattle",
-        "card-state": "WA",
-        "card-zip": "98101",
-        "card-country": "US",
-    }
-
-
-class Payer:
-    def __init__(self, base_url: str, cookie: str, invoice: int):
-        from django.conf import settings
-
-        self.http = httpx.Client(base_url=base_url, timeout=60, trust_env=False)
-        self.http.cookies.set(settings.SESSION_COOKIE_NAME, cookie)
-        self.invoice = invoice
-        self.data: dict[str, str] | None = None
-
-    def open(self) -> None:
-        self.data = form(self.http.get(f"/invoices/{self.invoice}/pay/?add=card").text)
-
-    def post(self) -> str:
-        try:
-            answer = self.http.post(f"/invoices/{self.invoice}/pay/", data=self.data)
-        except httpx.HTTPError as error:
-            return f"no answer ({type(error).__name__})"
-        finally:
-            self.http.close()
-        if answer.status_code != 200:
-            return f"HTTP {answer.status_code}"
-        return next((name for name, text in OUTCOMES if text in answer.text), "other")
-
-
-def pay_all(payers: list[Payer], together: bool) -> Counter:
-    """Open every window, then post: all at one barrier (`together`), or 32 at a time."""
-    with ThreadPoolExecutor(32) as pool:
-        list(pool.map(Payer.open, payers))
-    if not together:
-        with ThreadPoolExecutor(32) as pool:
-            return Counter(pool.map(Payer.post, payers))
-    barrier = threading.Barrier(len(payers))
-    results: list[str] = [""] * len(payers)
-
-    def run(i):
-        barrier.wait(timeout=120)
-        results[i] = payers[i].post()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(payers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return Counter(results)
 
 
 def line(label: str, tried: int, outcomes: Counter) -> None:
