@@ -56,6 +56,8 @@ def environment(sandbox) -> dict[str, str]:
         "LIMIT_NEW_METHODS_PER_IP_PER_DAY": "1000000",
         "LIMIT_NEW_METHODS_PER_ORGANIZATION_PER_DAY": "1000000",
         "LIMIT_FAILURES_PER_IP_PER_HOUR": "1000000",
+        # Payments in flight count against the failure limits (one organization pays here).
+        "LIMIT_FAILURES_PER_ORGANIZATION_PER_HOUR": "1000000",
         "DJANGO_SETTINGS_MODULE": "remit.settings",
     }
 

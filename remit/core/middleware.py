@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from remit.core.models import Provider
 
@@ -21,3 +22,23 @@ class ProviderMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store, private` on every response Remit renders itself.
+
+    Nearly every page and file shows financial data to a signed-in person (Home, invoices, their
+    PDFs, Make a Payment, payment methods, the back office, the API), and a shared browser or a
+    proxy must not keep a copy. One rule for every dynamic response — rather than a decorator per
+    view — means a new page cannot forget it. Static files are served by WhiteNoise, which sits
+    before this middleware and answers first, so they keep their long cache lifetimes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # Merges with what a view set (Django's never_cache adds no-cache, max-age=0; private
+        # drops a `public`), so the strictest directives win.
+        patch_cache_control(response, no_store=True, private=True)
+        return response

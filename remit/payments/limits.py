@@ -2,7 +2,16 @@
 per organization and per IP address over time. Past a limit, payment is paused for that scope (a
 `PaymentBlock`), no gateway call is made, and provider staff can see and lift the block.
 
-Counters are rows in the database, so every web process and every machine sees the same numbers."""
+Counters are rows in the database, so every web process and every machine sees the same numbers.
+
+Concurrency: a failure is known only after the gateway call, so checking past failures alone would
+let any number of simultaneous attempts through (8, 7, 5, 5 declined sales were measured against a
+limit of 5). Instead `check_and_reserve`, in the payment's first transaction, locks a `LimitLock`
+row per scope and counts the payments still in flight (processing, unknown) as if they had failed:
+an attempt goes ahead only if failures so far plus attempts in flight stay under every failure
+limit, and the payment it inserts then holds that place until its outcome is recorded — which
+happens under the same locks (`record_limit_event`). N concurrent attempts past a limit therefore
+make at most the limit's failed sales, on PostgreSQL (row locks) and on SQLite (one writer)."""
 
 from __future__ import annotations
 
@@ -14,7 +23,13 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from remit.audit.services import record_event
-from remit.payments.models import LimitEvent, PaymentBlock
+from remit.payments.models import LimitEvent, LimitLock, Payment, PaymentBlock, PaymentState
+
+# Why check_and_reserve refused an attempt (PaymentRefused codes).
+BLOCKED = "blocked"
+BUSY = "busy"
+# Payments whose outcome is not known yet: each may still become a failure.
+_UNDECIDED = (PaymentState.PROCESSING, PaymentState.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -65,19 +80,87 @@ def active_block(user, ip_address: str | None) -> PaymentBlock | None:
     )
 
 
+def check_and_reserve(user, ip_address: str | None, *, new_method: bool) -> str | None:
+    """Phase one of a payment, inside its transaction and before the payment row is inserted:
+    lock this payer's scopes, then say why the attempt may not go ahead — BLOCKED (a block, or
+    failures already at a limit) or BUSY (failures plus payments still in flight would reach a
+    limit if they all failed) — or None, having counted the new card or account if there is one.
+    The caller commits either way (a block created here must stay) and, when None, inserts the
+    payment as processing in this same transaction, taking its place under the limits."""
+    now = timezone.now()
+    keys = _scope_keys(user, ip_address)
+    _lock(keys, now)
+    if active_block(user, ip_address) is not None:
+        return BLOCKED
+    failure_limits = _limits(LimitEvent.Kind.FAILURE, keys)
+    # In flight first, failures second: a payment that fails between the two queries is then
+    # counted twice (refusing once too often), never zero times.
+    in_flight = _in_flight(keys)
+    failures = _counts(LimitEvent.Kind.FAILURE, failure_limits, keys, now)
+    busy = False
+    for limit in failure_limits:
+        if failures[limit.scope] >= limit.count:
+            _block(limit, keys[limit.scope], user, now)  # reached without a block: limits lowered
+            return BLOCKED
+        busy = busy or failures[limit.scope] + in_flight[limit.scope] >= limit.count
+    if busy:
+        return BUSY
+    if new_method:
+        _record(LimitEvent.Kind.NEW_METHOD, user, ip_address, keys, now)
+    return None
+
+
 def record_limit_event(kind: str, *, user, ip_address: str | None) -> None:
     """Count a failure or a new method; pause payments for every scope that reaches its limit
-    (the next attempt then meets the block, before any gateway call)."""
+    (the next attempt then meets the block, before any gateway call). Call it inside the
+    transaction that records the outcome: it takes the scopes' locks, so a concurrent
+    check_and_reserve sees the payment either in flight or failed, never neither."""
     now = timezone.now()
+    keys = _scope_keys(user, ip_address)
+    _lock(keys, now)
+    _record(kind, user, ip_address, keys, now)
+
+
+def _record(kind: str, user, ip_address: str | None, keys: dict[str, str], now) -> None:
     LimitEvent.objects.create(
         kind=kind, user=user, organization_id=user.organization_id, ip_address=ip_address, at=now
     )
-    keys = _scope_keys(user, ip_address)
-    limits = [limit for limit in configured_limits() if limit.kind == kind and limit.scope in keys]
+    limits = _limits(kind, keys)
     counts = _counts(kind, limits, keys, now)
     for limit in limits:
         if counts[limit.scope] >= limit.count:
             _block(limit, keys[limit.scope], user, now)
+
+
+def _limits(kind: str, keys: dict[str, str]) -> list[Limit]:
+    return [limit for limit in configured_limits() if limit.kind == kind and limit.scope in keys]
+
+
+def _lock(keys: dict[str, str], now) -> None:
+    """Lock (creating on first use) one row per scope: an upsert, which locks the rows on
+    PostgreSQL and takes SQLite's write lock. Always in the same order (scope, key), so two
+    attempts sharing scopes wait for each other instead of deadlocking. Callers lock the invoice
+    before this, never after."""
+    rows = [
+        LimitLock(scope=scope, key=key, last_attempt_at=now) for scope, key in sorted(keys.items())
+    ]
+    LimitLock.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["scope", "key"],
+        update_fields=["last_attempt_at"],
+    )
+
+
+def _in_flight(keys: dict[str, str]) -> dict[str, int]:
+    """Payments per scope whose outcome is not known yet — one query."""
+    field = {
+        PaymentBlock.Scope.USER: "payer_id",
+        PaymentBlock.Scope.ORGANIZATION: "organization_id",
+        PaymentBlock.Scope.IP: "ip_address",
+    }
+    counts = {scope: Count("id", filter=Q(**{field[scope]: key})) for scope, key in keys.items()}
+    return Payment.objects.filter(state__in=_UNDECIDED).aggregate(**counts)
 
 
 def lift_block(block: PaymentBlock, *, acting_user, request=None) -> PaymentBlock:

@@ -386,3 +386,19 @@ class PaymentBlock(models.Model):
     @property
     def active(self) -> bool:
         return self.lifted_at is None and self.expires_at > timezone.now()
+
+
+class LimitLock(models.Model):
+    """One row per limited scope (a user, an organization, an IP address), locked while a payment
+    attempt is checked against that scope's limits and counted (remit.payments.limits): concurrent
+    attempts of one scope take turns, so the check and the count it leads to are one step."""
+
+    scope = models.CharField(max_length=12, choices=PaymentBlock.Scope)
+    key = models.CharField(max_length=64)
+    last_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="limit_lock_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -76,6 +76,10 @@ DUPLICATE_MESSAGE = (
     "same card or account and amount. Nothing was charged for it. Check the invoice's payment "
     "history, or wait a few minutes and try again."
 )
+BUSY_MESSAGE = (
+    "Other payments are still being processed. Please wait a few minutes until they finish, "
+    "then try again."
+)
 UNKNOWN_MESSAGE = (
     "We could not confirm this payment with the payment processor yet. It is being confirmed now "
     "and you will not be charged twice. Please check this invoice again in a few minutes."
@@ -219,7 +223,7 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
 
     if reason := payment_unavailable_reason(provider):
         raise PaymentRefused(reason, "unavailable")
-    kind, brand, last4 = describe_choice(choice)
+    kind = describe_choice(choice)[0]
     offered = provider.offers_card if kind == MethodKind.CARD else provider.offers_echeck
     if not offered:
         raise PaymentRefused("This payment option is not offered.", "option_not_offered")
@@ -229,8 +233,6 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
         raise PaymentRefused("That payment method is not available.", "method_not_found")
     if isinstance(choice, SavedMethod) and choice.method.is_expired:
         raise PaymentRefused("That card has expired. Add a new card.", "method_expired")
-    if limits.active_block(user, ip_address) is not None:
-        raise PaymentRefused(_blocked_message(provider), "blocked")
     is_new = not isinstance(choice, SavedMethod)
 
     try:
@@ -244,50 +246,64 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
                 raise PaymentRefused(problem, "not_payable")
             if Payment.objects.filter(invoice=locked, state__in=IN_FLIGHT_STATES).exists():
                 raise PaymentRefused(IN_FLIGHT_MESSAGE, "in_flight")
-            amount = to_money(locked.total - locked.amount_paid)
-            payment = Payment.objects.create(
-                invoice=locked,
-                organization_id=locked.organization_id,
-                payer=user,
-                attempt_key=attempt_key,
-                request_fingerprint=_fingerprint(locked, amount, choice, save_method),
-                amount=amount,
-                currency=locked.currency,
-                method_kind=kind,
-                method_brand=brand,
-                method_last4=last4,
-                payment_method=choice.method if isinstance(choice, SavedMethod) else None,
-                save_method=bool(save_method and is_new),
-                ip_address=ip_address,
-            )
-            PaymentEvent.objects.create(
-                payment=payment,
-                to_state=PaymentState.PROCESSING,
-                source="portal",
-                message=f"{user.email} started paying {format_money(amount)} with {choice_label(choice)}",
-            )
-            if kind == MethodKind.ECHECK:
-                _record_debit_authorization(payment, provider, user, ip_address)
-            if is_new:
-                limits.record_limit_event(
-                    LimitEvent.Kind.NEW_METHOD, user=user, ip_address=ip_address
+            # The card-testing limits, checked and counted under their scopes' locks (taken after
+            # the invoice's, always): the payment inserted below holds its place under them.
+            refusal = limits.check_and_reserve(user, ip_address, new_method=is_new)
+            if refusal is None:
+                payment = _insert_payment(
+                    locked, user, attempt_key, choice, save_method, ip_address, provider
                 )
-            record_event(
-                "payment.started",
-                actor=user,
-                obj=payment,
-                summary=f"Payment of {format_money(amount)} for invoice {locked.number} started",
-                ip_address=ip_address,
-                order_id=payment.order_id,
-                method=choice_label(choice),
-            )
     except IntegrityError:
         # A concurrent request got there first: the same attempt key, or another payment in flight.
         existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
         if existing is not None:
             return _replay(existing, invoice, choice, save_method), False
         raise PaymentRefused(IN_FLIGHT_MESSAGE, "in_flight") from None
+    if refusal == limits.BUSY:
+        raise PaymentRefused(BUSY_MESSAGE, refusal)
+    if refusal is not None:
+        raise PaymentRefused(_blocked_message(provider), refusal)
     return payment, True
+
+
+def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, provider):
+    """The payment, as processing, with its first event (in _start_payment's transaction)."""
+    kind, brand, last4 = describe_choice(choice)
+    is_new = not isinstance(choice, SavedMethod)
+    amount = to_money(locked.total - locked.amount_paid)
+    payment = Payment.objects.create(
+        invoice=locked,
+        organization_id=locked.organization_id,
+        payer=user,
+        attempt_key=attempt_key,
+        request_fingerprint=_fingerprint(locked, amount, choice, save_method),
+        amount=amount,
+        currency=locked.currency,
+        method_kind=kind,
+        method_brand=brand,
+        method_last4=last4,
+        payment_method=choice.method if isinstance(choice, SavedMethod) else None,
+        save_method=bool(save_method and is_new),
+        ip_address=ip_address,
+    )
+    PaymentEvent.objects.create(
+        payment=payment,
+        to_state=PaymentState.PROCESSING,
+        source="portal",
+        message=f"{user.email} started paying {format_money(amount)} with {choice_label(choice)}",
+    )
+    if kind == MethodKind.ECHECK:
+        _record_debit_authorization(payment, provider, user, ip_address)
+    record_event(
+        "payment.started",
+        actor=user,
+        obj=payment,
+        summary=f"Payment of {format_money(amount)} for invoice {locked.number} started",
+        ip_address=ip_address,
+        order_id=payment.order_id,
+        method=choice_label(choice),
+    )
+    return payment
 
 
 def _replay(
