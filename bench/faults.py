@@ -248,10 +248,8 @@ def reconcile(env: dict[str, str], organization, drain_seconds: float) -> None:
     call_command("reconcile", stdout=output)  # `remit reconcile`, in this process
     for out in output.getvalue().splitlines():
         say(f"  remit reconcile: {out.strip()}")
-    try:  # where h8a's rework may move it
-        from remit.payments.reconcile import reconcile_payment
-    except ImportError:
-        from remit.payments.services import reconcile_payment
+    from remit.payments.services import reconcile_payment
+
     swept = [reconcile_payment(pk) for pk in _open(organization).values_list("pk", flat=True)]
     if swept:
         say(f"  last sweep (younger than the one-minute guard): {dict(Counter(swept))}")
