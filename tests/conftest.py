@@ -68,3 +68,20 @@ def as_manager(client, manager):
 def as_user(client, plain_user):
     client.force_login(plain_user)
     return client
+
+
+@pytest.fixture
+def smtp_down(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
+    settings.EMAIL_TIMEOUT = 2
+    return settings
+
+
+def closed_port() -> int:
+    """A port nothing listens on: a mail server that is down."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

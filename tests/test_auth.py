@@ -1,14 +1,18 @@
 """Sign in by email, sign out, password reset by email, lockout after repeated failures, CSRF."""
 
+import datetime
 import re
 
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from remit.audit.models import AuditEvent
 from tests.factories import PASSWORD
+from tests.outbox.conftest import smtp_back_up
+from tests.payments.conftest import run_worker
 
 LOGIN = reverse("login")
 
@@ -88,6 +92,8 @@ class TestPasswordReset:
     def test_reset_by_email(self, client, manager):
         response = client.post(reverse("password_reset"), {"email": manager.email})
         assert response.status_code == 302
+        assert mail.outbox == []  # the background worker sends it, through the outbox
+        run_worker()
         assert len(mail.outbox) == 1
         message = mail.outbox[0]
         assert message.to == [manager.email]
@@ -107,7 +113,27 @@ class TestPasswordReset:
     def test_unknown_email_looks_the_same_and_sends_nothing(self, client, manager):
         response = client.post(reverse("password_reset"), {"email": "nobody@nowhere.example"})
         assert response.status_code == 302
+        run_worker()
         assert mail.outbox == []
+
+    def test_a_mail_server_that_is_down_neither_fails_the_page_nor_loses_the_email(
+        self, client, manager, smtp_down, time_machine
+    ):
+        from remit.outbox.models import OutgoingEmail
+
+        time_machine.move_to(timezone.now(), tick=True)
+        response = client.post(reverse("password_reset"), {"email": manager.email})
+        assert response.status_code == 302
+        run_worker()  # the first attempt meets a closed port
+        email = OutgoingEmail.objects.get(kind="password_reset")
+        assert (email.status, email.attempts) == ("pending", 1)
+
+        smtp_back_up(smtp_down)
+        time_machine.shift(datetime.timedelta(minutes=3))
+        run_worker()
+        (message,) = mail.outbox
+        assert message.to == [manager.email]
+        assert "/password-reset/" in message.body
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from remit.accounts.emails import normalise_email
 from remit.accounts.models import User
 from remit.audit.models import AuditEvent
 from tests.factories import PASSWORD, confirmed_totp_device
+from tests.payments.conftest import run_worker
 
 PORTAL_LOGIN = reverse("login")
 BACKOFFICE_LOGIN = "/backoffice/login/"
@@ -112,6 +113,7 @@ class TestLookUps:
     def test_password_reset_in_another_casing_goes_to_the_stored_address(self, client, manager):
         response = client.post(reverse("password_reset"), {"email": " Manager@NORTHWIND.example "})
         assert response.status_code == 302
+        run_worker()
         assert [message.to for message in mail.outbox] == [[manager.email]]
 
     def test_a_new_user_is_stored_normalised(self, northwind):

@@ -32,3 +32,14 @@ class ResetPasswordForm(PasswordResetForm):
     def get_users(self, email: str) -> Iterator[User]:
         users = User.objects.filter(email=normalise_email(email), is_active=True)
         return (user for user in users if user.has_usable_password())
+
+    def save(self, *, request=None, **kwargs) -> None:
+        """Queued through the outbox, not sent by the web request: a mail server that is down
+        neither fails the page nor loses the email (it is retried; its token is made at each
+        attempt). The page looks the same whether or not the address is known."""
+        from remit.outbox.models import EmailKind
+        from remit.outbox.services import email_queue
+
+        base_url = request.build_absolute_uri("/") if request is not None else "/"
+        for user in self.get_users(self.cleaned_data["email"]):
+            email_queue(EmailKind.PASSWORD_RESET, user=user, base_url=base_url)

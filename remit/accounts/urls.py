@@ -1,4 +1,5 @@
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.urls import path, reverse_lazy
 
 from remit.accounts import client_mfa
@@ -13,8 +14,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = ResetPasswordForm
 
     def form_valid(self, form):
-        self.extra_email_context = {"provider_name": self.request.provider.name}
-        return super().form_valid(form)
+        form.save(request=self.request)  # queued: remit.outbox (the email is built by the worker)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 urlpatterns = [

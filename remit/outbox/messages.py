@@ -73,6 +73,33 @@ def _invitation(email: OutgoingEmail) -> EmailMessage | None:
     return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
+def _password_reset(email: OutgoingEmail) -> EmailMessage | None:
+    """ "Forgot password": the link's token is made now (it is valid PASSWORD_RESET_TIMEOUT from
+    this attempt), never stored or queued."""
+    from urllib.parse import urlsplit
+
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = email.user
+    if user is None or not user.is_active or not user.has_usable_password():
+        return None  # deactivated meanwhile
+    address = urlsplit(email.base_url or "http://localhost/")
+    context = {
+        "email": user.email,
+        "user": user,
+        "provider_name": Provider.load().name,
+        "protocol": address.scheme or "https",
+        "domain": address.netloc,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    subject = render_to_string("registration/password_reset_subject.txt", context).strip()
+    body = render_to_string("registration/password_reset_email.txt", context)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
 def _staff_invitation(email: OutgoingEmail) -> EmailMessage | None:
     """A staff member's two-step sign-in set-up link, issued now (only its hash is stored)."""
     from remit.backoffice.access import has_confirmed_device
@@ -138,5 +165,6 @@ BUILDERS: dict[str, Callable[[OutgoingEmail], EmailMessage | None]] = {
     EmailKind.RETURNED_NOTICE: _returned_notice,
     EmailKind.INVITATION: _invitation,
     EmailKind.STAFF_INVITATION: _staff_invitation,
+    EmailKind.PASSWORD_RESET: _password_reset,
     EmailKind.STUCK_PAYMENT: _stuck_payment,
 }

@@ -16,6 +16,7 @@ class EmailKind(models.TextChoices):
     RETURNED_NOTICE = "returned_notice", "eCheck return notice"
     INVITATION = "invitation", "Invitation"
     STAFF_INVITATION = "staff_invitation", "Staff two-step sign-in set-up link"
+    PASSWORD_RESET = "password_reset", "Password reset link"
     STUCK_PAYMENT = "stuck_payment", "Stuck payment (to staff)"
 
 

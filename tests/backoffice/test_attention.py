@@ -3,7 +3,6 @@ once (audit event, email to staff, a badge and a tile in the back office), and f
 listed with a resend that sends them."""
 
 import datetime
-import socket
 
 import pytest
 from django.core import mail
@@ -12,17 +11,11 @@ from django.utils import timezone
 from remit.core.periodic import enqueue_due_jobs
 from remit.payments.models import Payment, PaymentState
 from tests.backoffice.conftest import audit, make_payment
+from tests.conftest import closed_port
 from tests.factories import make_invoice
 from tests.payments.conftest import run_worker
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    """A local port nothing listens on: the gateway, or the mail server, is down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,19 +2,12 @@
 the connection and answers RCPT TO with a permanent 550 (the recipient does not exist). Down (no
 server at all) is a port nothing listens on."""
 
-import socket
 import socketserver
 import threading
 
 import pytest
 
 from tests.payments.conftest import due_invoice, pay  # noqa: F401  (the sandbox gateway's)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RefusingSmtp(socketserver.StreamRequestHandler):
@@ -33,14 +26,6 @@ class RefusingSmtp(socketserver.StreamRequestHandler):
                 return
             else:
                 self.wfile.write(b"503 5.5.1 Bad sequence\r\n")
-
-
-@pytest.fixture
-def smtp_down(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
-    settings.EMAIL_TIMEOUT = 2
-    return settings
 
 
 @pytest.fixture
