@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from sandbox_gateway.engine import Sandbox
+from sandbox_gateway.hosted import tokenization_key_for
 from sandbox_gateway.server import DEFAULT_FAULT_DELAY, FAULT_MODES, SandboxServer
 
 DEFAULT_DB = "var/sandbox-gateway.sqlite3"
@@ -67,6 +68,11 @@ def run(options: argparse.Namespace) -> None:
         quiet=options.quiet,
     )
     host, port = server.server_address[:2]
+    # Public keys, safe to print: Collect.js's data-tokenization-key for each security key.
+    for key in sandbox.keys:
+        print(
+            f"Tokenization key for security key {key[:4]}…: {tokenization_key_for(key)}", flush=True
+        )
 
     def stop(signum, frame):
         raise KeyboardInterrupt
