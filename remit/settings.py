@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "remit.portal.card_data.RefuseCardDataMiddleware",  # before anything can keep a request
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -251,6 +252,7 @@ TASKS = {
 # Defaults for the provider's gateway settings; the back office can override both.
 GATEWAY_URL = os.environ.get("GATEWAY_URL", "")
 GATEWAY_SECURITY_KEY = os.environ.get("GATEWAY_SECURITY_KEY", "")
+GATEWAY_TOKENIZATION_KEY = os.environ.get("GATEWAY_TOKENIZATION_KEY", "")  # public (Collect.js)
 GATEWAY_CONNECT_TIMEOUT = float(os.environ.get("GATEWAY_CONNECT_TIMEOUT", "5"))
 GATEWAY_READ_TIMEOUT = float(os.environ.get("GATEWAY_READ_TIMEOUT", "30"))
 # The gateway refuses the same amount with the same card or account within this many seconds.

@@ -45,6 +45,15 @@ class Provider(models.Model):
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.
     gateway_url = models.URLField(blank=True)
     gateway_security_key = models.CharField(max_length=200, blank=True)
+    # Collect.js's public key (it can only create payment tokens, so it may be shown); empty falls
+    # back to GATEWAY_TOKENIZATION_KEY.
+    gateway_tokenization_key = models.CharField(
+        "public tokenization key",
+        max_length=100,
+        blank=True,
+        help_text="Public key for the gateway's hosted payment fields (Collect.js). It can only "
+        "create payment tokens; it is not the private security key.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
