@@ -207,7 +207,8 @@ def test_declined_card_then_another_card_with_a_new_token(page, paying, screensh
     fill_card(page, number="5431111111111111", cvv="321")
     process_and_confirm(dialog, "with Mastercard •••• 1111?")
     expect(page.get_by_text("Payment has been processed")).to_be_visible()
-    assert len(tokens) == 2 and tokens[0] != tokens[1], tokens
+    assert len(tokens) == 2, tokens
+    assert tokens[0] != tokens[1]
     assert_no_csp_violation(page)
 
 
