@@ -319,3 +319,51 @@ def test_a_user_without_the_permission_never_sees_process_payment(page, paying):
         assert response.status == 404
         expect(page.get_by_text("Process Payment")).to_have_count(0)
     page.console_errors.clear()  # the 404s we asked for
+
+
+def test_no_card_or_account_number_reaches_remit(page, paying, sandbox_gateway):
+    """Every request body that reaches Remit during a card and an eCheck payment (recorded by the
+    test settings' middleware), and the database afterwards: no card number, CVV or account."""
+    from remit.testing import recorder
+    from tests.payments.test_no_card_data import database_dump
+
+    card, cvv, account = "5431111111111111", "739", "98765432101"
+    recorder.clear()
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    dialog = open_window(page)
+    fill_card(page, number=card, cvv=cvv)
+    fill_address(dialog)
+    dialog.get_by_label("Save payment information").check()
+    process_and_confirm(dialog, "with Mastercard •••• 1111?")
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+
+    open_invoice(page, "NW-1002")
+    open_window(page)
+    page.get_by_role("link", name="Add Bank Information (eCheck)").click()
+    dialog = page.get_by_role("dialog", name="Make a Payment")
+    wait_for_hosted_fields(page)
+    hosted(page, "Name on Account").fill("Nancy Davolio")
+    hosted(page, "Account Number").fill(account)
+    hosted(page, "Routing Number").fill("490000018")
+    fill_address(dialog)
+    dialog.get_by_label("Save payment information").check()
+    dialog.get_by_label(re.compile("I authorize Harbor Point IT")).check()
+    process_and_confirm(dialog, "with Checking account •••• 2101?")
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+
+    requests = recorder.recorded()
+    posts = [(path, body) for method, path, body in requests if method == "POST"]
+    assert [p for p, _ in posts if "/pay/" in p] != []  # the payments went through Remit
+    assert any(b"payment_token=" in body for _, body in posts)
+    everything = "\n".join(
+        f"{path}\n{body.decode('utf-8', 'replace')}" for _, path, body in requests
+    )
+    for secret in (card, account):
+        assert secret not in everything
+    assert not re.search(rf"(?<![0-9A-Za-z]){cvv}(?![0-9A-Za-z])", everything)
+    dump = database_dump()
+    assert card not in dump
+    assert account not in dump
+    saved = sorted(PaymentMethod.objects.values_list("last4", flat=True))
+    assert saved == ["1111", "2101"]  # what Remit keeps: from the gateway, masked
