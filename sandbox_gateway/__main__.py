@@ -68,11 +68,6 @@ def run(options: argparse.Namespace) -> None:
         quiet=options.quiet,
     )
     host, port = server.server_address[:2]
-    # Public keys, safe to print: Collect.js's data-tokenization-key for each security key.
-    for key in sandbox.keys:
-        print(
-            f"Tokenization key for security key {key[:4]}…: {tokenization_key_for(key)}", flush=True
-        )
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -80,6 +75,10 @@ def run(options: argparse.Namespace) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
     print(f"Sandbox gateway (NMI protocol) listening on http://{host}:{port}", flush=True)
+    # Public keys, safe to print: Collect.js's data-tokenization-key for each security key (the
+    # security keys themselves are shown by their first four characters only).
+    keys = ", ".join(f"{key[:4]}…={tokenization_key_for(key)}" for key in sandbox.keys)
+    print(f"Tokenization keys (public, for Collect.js): {keys}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

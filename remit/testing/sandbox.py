@@ -27,7 +27,7 @@ from remit.gateway.base import GatewayTransaction
 from remit.gateway.nmi import parse_answer, parse_query_xml
 
 _URL_LINE = re.compile(r"listening on (http://\S+)")
-_TOKENIZATION_LINE = re.compile(r"Tokenization key for security key (\S+)…: (\S+)")
+_TOKENIZATION_PAIR = re.compile(r"(\S+)…=(\S+?)(?:,|$)")
 
 
 class SandboxGatewayError(RuntimeError):
@@ -98,13 +98,12 @@ class SandboxGatewayProcess:
             ready, _, _ = select.select([self.process.stdout], [], [], 0.1)
             if ready:
                 line = self.process.stdout.readline()
-                # The key lines come just before the URL line, all at once: read them straight
-                # on (they may sit in the file object's buffer, where select() cannot see them).
-                while found := _TOKENIZATION_LINE.search(line):
-                    self.tokenization_keys[found.group(1)] = found.group(2)
-                    line = self.process.stdout.readline()
                 match = _URL_LINE.search(line)
                 if match:
+                    # The public tokenization keys follow at once on the next line (read straight
+                    # on: it may sit in the file object's buffer, where select() cannot see it).
+                    keys = self.process.stdout.readline().partition(": ")[2].strip()
+                    self.tokenization_keys = dict(_TOKENIZATION_PAIR.findall(keys))
                     return match.group(1)
                 if not line and self.process.poll() is not None:
                     break
