@@ -107,3 +107,24 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.slot}"
+
+
+class PaymentPageSnapshot(models.Model):
+    """What the payment page loaded at one check: each script (source, integrity attribute, hash
+    of what was served) and the security headers (PCI DSS 6.4.3 / 11.6.1; docs/pci.md). The
+    newest approved snapshot is the set later checks are compared with."""
+
+    checked_at = models.DateTimeField(default=timezone.now)
+    digest = models.CharField(max_length=64, db_index=True)  # sha256 of the inventory
+    inventory = models.JSONField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        state = "approved" if self.approved_at else "not approved"
+        return f"Payment page {self.digest[:12]} ({state})"
