@@ -43,6 +43,11 @@ class Command(BaseCommand):
             "GATEWAY_SECURITY_KEY": DEMO_GATEWAY_KEY,
             "PYTHONUNBUFFERED": "1",
         }
+        if importlib.util.find_spec("sandbox_gateway"):
+            from sandbox_gateway.hosted import tokenization_key_for
+
+            # The sandbox's public Collect.js key for the demo key (what it prints on start).
+            env["GATEWAY_TOKENIZATION_KEY"] = tokenization_key_for(DEMO_GATEWAY_KEY)
         for step in (["migrate", "--noinput", "-v", "0"], ["seed-demo"]):
             subprocess.run([*remit, *step], env=env, check=True)  # noqa: S603
 
