@@ -367,3 +367,21 @@ def test_no_card_or_account_number_reaches_remit(page, paying, sandbox_gateway):
     assert account not in dump
     saved = sorted(PaymentMethod.objects.values_list("last4", flat=True))
     assert saved == ["1111", "2101"]  # what Remit keeps: from the gateway, masked
+
+
+@pytest.mark.parametrize("add", ["card", "bank"])
+def test_the_gateway_fields_fit_a_phone(page, paying, screenshot, add):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, "manager@northwind.example")
+    invoice = Invoice.objects.get(number="NW-1001")
+    page.goto(f"/invoices/{invoice.pk}/pay/?add={add}")
+    wait_for_hosted_fields(page)
+    frames = page.locator("iframe.CollectJSInlineIframe")
+    expect(frames).to_have_count(3)
+    for box in [frames.nth(i).bounding_box() for i in range(3)]:
+        assert box["width"] >= 100  # room for MM / YY or a CVV, at least
+        assert box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    frames.first.scroll_into_view_if_needed()
+    screenshot(f"phone-{add}", full_page=False)  # (full-page shots leave other-origin frames blank)
+    assert_no_csp_violation(page)
