@@ -237,12 +237,16 @@ def test_keyboard_only_across_the_gateway_fields(page, paying):
     wait_for_hosted_fields(page)
     page.get_by_role("radio", name="New credit card").focus()
     keyboard = page.keyboard
-    keyboard.press("Tab")  # into the gateway's card number iframe
-    keyboard.type("4111111111111111")
-    keyboard.press("Tab")
-    keyboard.type(EXPIRY)
-    keyboard.press("Tab")
-    keyboard.type("123")
+    # Tab moves focus into each of the gateway's iframes in turn (focus crosses into another
+    # process: wait for it, as a person's next keystroke would).
+    for title, typed in [
+        ("Credit Card Number", "4111111111111111"),
+        ("Expiration", EXPIRY),
+        ("CVV", "123"),
+    ]:
+        keyboard.press("Tab")
+        expect(hosted(page, title)).to_be_focused()
+        keyboard.type(typed)
     keyboard.press("Tab")  # back in our page: First Name
     expect(page.get_by_label("First Name")).to_be_focused()
     keyboard.press("Control+A")
