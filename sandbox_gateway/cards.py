@@ -44,10 +44,11 @@ RETURN_REASONS = {
     "R29": "Corporate Customer Advises Not Authorized",
 }
 
+CHECK_FAILED = Trigger("check_failed", "2", "200", "FAILED")
 CHECK_TRIGGERS = {
     "1000000001": Trigger("return_r01", "1", "100", "SUCCESS", return_code="R01"),
     "1000000002": Trigger("return_r02", "1", "100", "SUCCESS", return_code="R02"),
-    "1000000003": Trigger("check_failed", "2", "200", "FAILED"),
+    "1000000003": CHECK_FAILED,
 }
 
 TRIGGERS_BY_NAME = {t.name: t for t in (*CARD_TRIGGERS.values(), *CHECK_TRIGGERS.values(), APPROVE)}

@@ -16,8 +16,10 @@ class FollowUps(Store):
 
     def _find(self, form: Mapping[str, str]) -> sqlite3.Row:
         txn_id = form.get("transactionid", "").strip()
+        if not txn_id:  # NMI's text names the (empty) id after the colon
+            raise Refusal("Invalid Transaction ID / Object ID specified: ")
         row = self.db.execute("SELECT * FROM txn WHERE transaction_id = ?", (txn_id,)).fetchone()
-        if row is None or not txn_id:
+        if row is None:
             raise Refusal("Invalid Transaction ID specified")
         # eChecks are addressed with payment=check, as on NMI; without it the id is not found.
         wants_check = form.get("payment", "").strip().lower() == "check"
@@ -38,12 +40,19 @@ class FollowUps(Store):
 
     def _capture(self, form: Mapping[str, str], answer: dict) -> dict:
         row = self._find(form)
-        if row["type"] != "auth" or row["condition"] != "pending":
-            raise Refusal("Only authorizations pending capture can be captured")
+        echo = {"transactionid": row["transaction_id"]}
+        if row["type"] != "auth":
+            raise Refusal("A capture requires that the existing transaction be an AUTH", echo=echo)
+        if row["condition"] != "pending":
+            raise Refusal("Only authorizations pending capture can be captured", echo=echo)
         authorized = Decimal(row["amount"])
         amount = money(form.get("amount", ""), required=False) or authorized
         if amount > authorized:
-            raise Refusal("Capture amount exceeds the authorized amount")
+            raise Refusal(
+                f"The specified amount of {amount} exceeds the authorization amount of"
+                f" {authorized}",
+                echo=echo,
+            )
         now = self.clock()
         self.db.execute(
             "UPDATE txn SET condition = 'pendingsettlement', settle_amount = ?, pending_since = ?"
@@ -58,7 +67,10 @@ class FollowUps(Store):
     def _void(self, form: Mapping[str, str], answer: dict) -> dict:
         row = self._find(form)
         if row["condition"] not in ("pending", "pendingsettlement"):
-            raise Refusal("Only transactions pending settlement can be voided")
+            raise Refusal(
+                "Only transactions pending settlement can be voided",
+                echo={"transactionid": row["transaction_id"]},
+            )
         now = self.clock()
         self.db.execute(
             "UPDATE txn SET condition = 'canceled', pending_since = NULL WHERE id = ?", (row["id"],)
@@ -76,14 +88,26 @@ class FollowUps(Store):
 
     def _refund(self, form: Mapping[str, str], answer: dict) -> dict:
         row = self._find(form)
-        if row["type"] not in ("sale", "auth") or row["condition"] != "complete":
-            raise Refusal("Only settled transactions can be refunded")
-        refunded = self.db.execute(
-            "SELECT COALESCE(SUM(CAST(amount AS REAL)), 0) FROM txn"
-            " WHERE parent_id = ? AND type = 'refund' AND condition != 'canceled'",
-            (row["transaction_id"],),
-        ).fetchone()[0]
-        balance = Decimal(row["settle_amount"]) - Decimal(str(refunded)).quantize(Decimal("0.01"))
+        # NMI refunds "a previously settled or pending settlement transaction" (a captured auth
+        # too). Its refund refusals carry no transaction id (as recorded).
+        if row["type"] not in ("sale", "auth") or row["condition"] not in (
+            "pendingsettlement",
+            "complete",
+        ):
+            raise Refusal("Only settled or pending settlement transactions can be refunded")
+        refunded = sum(
+            (
+                Decimal(r["amount"])
+                for r in self.db.execute(
+                    "SELECT amount FROM txn"
+                    " WHERE parent_id = ? AND type = 'refund' AND condition != 'canceled'",
+                    (row["transaction_id"],),
+                )
+            ),
+            Decimal("0.00"),
+        )
+        balance = Decimal(row["settle_amount"]) - refunded
+        # Omitted or 0.00: the whole remaining balance, as NMI documents.
         amount = money(form.get("amount", ""), required=False) or balance
         if amount <= 0 or amount > balance:
             raise Refusal("Refund amount may not exceed the transaction balance")

@@ -39,6 +39,8 @@ class PaymentMethods(Store):
                 form.get("checkname", "").strip(),
                 form,
             )
+        if not ccnumber.strip():  # NMI's text for a request without any payment data
+            raise Refusal("Required Field cc_number is Missing or Empty")
         return self._card(ccnumber, form.get("ccexp", ""), form.get("cvv", ""), form)
 
     def _card(self, ccnumber: str, ccexp: str, cvv: str, form: Mapping[str, str]) -> Method:

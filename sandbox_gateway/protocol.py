@@ -11,6 +11,9 @@ from urllib.parse import quote
 from xml.etree import ElementTree as ET  # builds XML only; input is never parsed with it
 
 DEMO_SECURITY_KEY = "6457Thfj624V5r7WUwc5v6a68Zsd6YEm"  # NMI's public demo key
+# NMI's public demo account for the older username/password authentication (the same account as
+# the demo key); no other username/password is accepted.
+DEMO_USERNAME, DEMO_PASSWORD = "demo", "password"
 DEFAULT_DUP_SECONDS = 1200
 
 ANSWER_FIELDS = (
@@ -37,18 +40,35 @@ BILLING_FIELDS = (
     "phone",
     "email",
 )
+# Older names NMI still reads (client libraries send them): read as the current name when that is
+# not sent itself.
+LEGACY_NAMES = {
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "orderdescription": "order_description",
+}
 # How query.php names the billing fields.
 REPORT_BILLING_NAMES = {"address1": "address_1", "address2": "address_2", "zip": "postal_code"}
 
 
 class Refusal(Exception):
-    """The gateway refuses the request: response=3 with this text (and a REFID)."""
+    """The gateway refuses the request: response=3 with this text (and a REFID). `echo` holds
+    answer fields the refusal carries, as NMI's do: the `transactionid` of the existing transaction
+    a capture or void was refused for, the `customer_vault_id` that was not found."""
 
-    def __init__(self, text: str, code: str = "300", *, refid: bool = True) -> None:
+    def __init__(
+        self,
+        text: str,
+        code: str = "300",
+        *,
+        refid: bool = True,
+        echo: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(text)
         self.text = text
         self.code = code
         self.refid = refid
+        self.echo = dict(echo or {})
 
 
 @dataclass
@@ -104,6 +124,15 @@ def parse_date(value: str) -> float | None:
         return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
+
+
+def with_current_names(form: Mapping[str, str]) -> dict[str, str]:
+    """The form with legacy field names (`firstname`, ...) read as the current ones."""
+    fields = dict(form)
+    for legacy, current in LEGACY_NAMES.items():
+        if legacy in fields and not fields.get(current, "").strip():
+            fields[current] = fields[legacy]
+    return fields
 
 
 def billing_from(form: Mapping[str, str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ class Query(Store):
 
     def query(self, form: Mapping[str, str]) -> bytes:
         root = ET.Element("nm_response")
-        if not self.authorized(form.get("security_key", "")):
+        if not self.authorized_form(form):
             ET.SubElement(root, "error_response").text = "Authentication Failed"
             return xml_document(root)
         self.settle_due()

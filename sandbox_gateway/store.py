@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sandbox_gateway.protocol import DEMO_SECURITY_KEY, Method
+from sandbox_gateway.protocol import DEMO_PASSWORD, DEMO_SECURITY_KEY, DEMO_USERNAME, Method
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -129,6 +129,17 @@ class Store:
     def authorized(self, key: str) -> bool:
         given = key.strip().encode()
         return bool(given) and any(hmac.compare_digest(given, k.encode()) for k in self.keys)
+
+    def authorized_form(self, form: Mapping[str, str]) -> bool:
+        """A transact/query request's credentials: a `security_key`, or, without one, NMI's demo
+        account by the older `username`/`password` (no other account exists here)."""
+        if form.get("security_key", "").strip():
+            return self.authorized(form["security_key"])
+        username = form.get("username", "").encode()
+        password = form.get("password", "").encode()
+        return hmac.compare_digest(username, DEMO_USERNAME.encode()) & hmac.compare_digest(
+            password, DEMO_PASSWORD.encode()
+        )
 
     def _today(self) -> tuple[int, int]:
         now = datetime.fromtimestamp(self.clock(), UTC)

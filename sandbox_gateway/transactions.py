@@ -1,4 +1,4 @@
-"""transact.php: authentication, dispatch by type, and the charges (sale, auth, validate)."""
+"""transact.php: authentication, dispatch by type, and the charges (sale, auth, validate, credit)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from sandbox_gateway.protocol import (
     Refusal,
     avs_result,
     money,
+    with_current_names,
 )
 from sandbox_gateway.store import Store
+
+# Fields that make a request without `type` a sale, as on NMI (a CAMS answer recorded SUCCESS for
+# `type=` with card data).
+PAYMENT_FIELDS = ("ccnumber", "checkaccount", "checkaba", "payment_token", "customer_vault_id")
 
 
 class Transactions(Store):
@@ -23,11 +28,12 @@ class Transactions(Store):
 
     def transact(self, form: Mapping[str, str]) -> dict[str, str]:
         """The answer fields, in NMI's order."""
+        form = with_current_names(form)
         kind = form.get("type", "").strip().lower()
         answer = dict.fromkeys(ANSWER_FIELDS, "")
         answer["orderid"] = form.get("orderid", "")
         answer["type"] = kind
-        if not self.authorized(form.get("security_key", "")):
+        if not self.authorized_form(form):
             return self._refused(answer, Refusal("Authentication Failed", refid=False))
         self.settle_due()
         try:
@@ -41,6 +47,7 @@ class Transactions(Store):
         if refusal.refid:
             text += f" REFID:{secrets.randbelow(9 * 10**8) + 10**8}"
         answer |= {"response": "3", "responsetext": text, "response_code": refusal.code}
+        answer |= refusal.echo
         return answer
 
     def _transact(self, kind: str, form: Mapping[str, str], answer: dict[str, str]) -> dict:
@@ -52,10 +59,12 @@ class Transactions(Store):
         ):
             raise Refusal("Invalid Customer Vault Action")
         if not kind:
-            if not vault_action:
+            if vault_action:
+                return self._vault_only(vault_action, form, answer)
+            if not any(form.get(name, "").strip() for name in PAYMENT_FIELDS):
                 raise Refusal("Invalid Transaction Type")
-            return self._vault_only(vault_action, form, answer)
-        if kind in ("sale", "auth", "validate"):
+            kind = "sale"  # the answer still echoes the empty type, as NMI's does
+        if kind in ("sale", "auth", "validate", "credit"):
             if vault_action not in ("", "add_customer"):
                 raise Refusal("Only add_customer can be combined with a transaction")
             return self._charge(kind, form, answer, save=vault_action == "add_customer")
@@ -65,7 +74,7 @@ class Transactions(Store):
             return self._void(form, answer)
         if kind == "refund":
             return self._refund(form, answer)
-        if kind in ("credit", "update", "offline"):
+        if kind in ("update", "offline"):
             raise Refusal(f"Transaction type {kind} is not simulated by the sandbox")
         raise Refusal("Invalid Transaction Type")
 
@@ -76,6 +85,12 @@ class Transactions(Store):
         if save and vault_id and self._vault_exists(vault_id):
             raise Refusal("Duplicate Customer Vault Id")
         if vault_id and not save:
+            if not self._vault_exists(vault_id):
+                # The text NMI gives a charge of an unknown vault record (the vault actions say
+                # "Invalid Customer Vault Id"); the id is echoed either way.
+                raise Refusal(
+                    "Invalid Customer Vault ID specified", echo={"customer_vault_id": vault_id}
+                )
             method = self._method_from_vault(vault_id, form)
         else:
             method = self._method_from_form(form)
@@ -87,31 +102,39 @@ class Transactions(Store):
                 raise Refusal("Only cards can be validated")
         else:
             amount = money(form.get("amount", ""), required=True)
+            if kind == "credit" and amount <= 0:
+                raise Refusal("Invalid amount")
         now = self.clock()
-        if kind in ("sale", "auth") and self._is_duplicate(method, amount, form, now):
+        if kind in ("sale", "auth") and self._is_duplicate(kind, method, amount, form, now):
             raise Refusal("Duplicate transaction")
         outcome = self._decide(kind, method, amount)
         approved = outcome.response == "1"
         avs = cvv = ""
-        if method.kind == "cc":
+        if method.kind == "cc" and kind != "credit":
             avs = avs_result(method.billing)
             cvv = outcome.cvv_response or method.cvv_result
         if approved:
-            condition = {"sale": "pendingsettlement", "auth": "pending", "validate": "complete"}[
-                kind
-            ]
+            condition = {
+                "sale": "pendingsettlement",
+                "auth": "pending",
+                "validate": "complete",
+                "credit": "pendingsettlement",
+            }[kind]
         else:
             condition = "failed"
+        # Only sales and auths are authorized by the issuer: validate and credit answers carry an
+        # empty authcode, as NMI's do.
+        authcode = "123456" if approved and kind in ("sale", "auth") else ""
         txn_id = self._record(
             kind=kind,
             method=method,
             amount=amount,
-            settle_amount=amount if kind == "sale" and approved else Decimal("0.00"),
+            settle_amount=amount if kind in ("sale", "credit") and approved else Decimal("0.00"),
             condition=condition,
             response=outcome.response,
             response_text=outcome.response_text,
             response_code=outcome.response_code,
-            authcode="123456" if approved else "",
+            authcode=authcode,
             avs=avs,
             cvv=cvv,
             form=form,
@@ -120,7 +143,7 @@ class Transactions(Store):
         answer |= {
             "response": outcome.response,
             "responsetext": outcome.response_text,
-            "authcode": "123456" if approved else "",
+            "authcode": authcode,
             "transactionid": txn_id,
             "avsresponse": avs,
             "cvvresponse": cvv,
@@ -146,13 +169,17 @@ class Transactions(Store):
             month, year = int(method.cc_exp[:2]), 2000 + int(method.cc_exp[2:])
             if cards.expired(month, year, *self._today()):  # a vaulted card that has run out
                 return cards.EXPIRED_ON_FILE
-        if kind != "validate" and amount < 1:
-            return cards.DECLINE_SMALL_AMOUNT
+        if kind in ("sale", "auth") and amount < 1:
+            # NMI's test rule; its eChecks decline with FAILED (as the check_failed trigger).
+            return cards.DECLINE_SMALL_AMOUNT if method.kind == "cc" else cards.CHECK_FAILED
         return trigger
 
     def _is_duplicate(
-        self, method: Method, amount: Decimal, form: Mapping[str, str], now: float
+        self, kind: str, method: Method, amount: Decimal, form: Mapping[str, str], now: float
     ) -> bool:
+        """Same payment data and amount as an approved transaction of the same type (a sale is not
+        a duplicate of an auth: a recorded NMI sale followed an auth of the same card and amount)
+        within `dup_seconds`."""
         try:
             window = int(form.get("dup_seconds", "").strip() or DEFAULT_DUP_SECONDS)
         except ValueError:
@@ -161,7 +188,7 @@ class Transactions(Store):
             return False
         row = self.db.execute(
             "SELECT 1 FROM txn WHERE dup_key = ? AND created >= ? AND amount = ?"
-            " AND type IN ('sale', 'auth') AND response = '1' LIMIT 1",
-            (method.dup_key, now - window, str(amount)),
+            " AND type = ? AND response = '1' LIMIT 1",
+            (method.dup_key, now - window, str(amount), kind),
         ).fetchone()
         return row is not None

@@ -56,11 +56,11 @@ class Vault(Store):
             answer["customer_vault_id"] = self._vault_store(method, vault_id, self.clock())
             return answer
         if not vault_id or not self._vault_exists(vault_id):
-            raise Refusal("Invalid Customer Vault Id")
+            raise Refusal("Invalid Customer Vault Id", echo={"customer_vault_id": vault_id})
         if action == "delete_customer":
+            # NMI's answer ends at response_code: the deleted id is not echoed.
             self.db.execute("DELETE FROM vault WHERE vault_id = ?", (vault_id,))
             answer["responsetext"] = "Customer Deleted"
-            answer["customer_vault_id"] = vault_id
             return answer
         # update_customer: the billing fields sent replace the stored ones; payment data, if sent,
         # replaces the stored method (and its trigger).

@@ -125,11 +125,16 @@ def result_from_answer(fields: Mapping[str, str]) -> GatewayResult:
             outcome=Outcome.ERROR, response_text="Unreadable answer from the gateway", raw=raw
         )
     code = fields.get("response_code", "").strip() or _GENERIC_CODES[response]
+    transaction_id = fields.get("transactionid", "").strip()
+    if not transaction_id.strip("0"):
+        # Older NMI-platform gateways answer `transactionid=0` on refusals and vault actions: a
+        # placeholder, not a transaction (`raw` still shows it).
+        transaction_id = ""
     return GatewayResult(
         outcome=outcome,
         response_code=code,
         response_text=fields.get("responsetext", ""),
-        transaction_id=fields.get("transactionid", ""),
+        transaction_id=transaction_id,
         auth_code=fields.get("authcode", ""),
         avs_response=fields.get("avsresponse", ""),
         cvv_response=fields.get("cvvresponse", ""),

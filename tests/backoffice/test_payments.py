@@ -188,6 +188,26 @@ class TestRefund:
         assert "void it instead" in response.text
         assert not Refund.objects.exists()
 
+    def test_before_settlement_only_void_is_offered_and_no_refund_reaches_the_gateway(
+        self, as_staff, pay, invoice, sandbox_gateway
+    ):
+        payment = pay(invoice, new_card())
+        page = as_staff.get(page_of(payment)).text
+        assert "Void payment" in page
+        assert self.url(payment) not in page
+        response = as_staff.post(
+            self.url(payment),
+            {"amount": "100.00", "reason": "x", "request_key": "early", "confirmed": "yes"},
+            follow=True,
+        )
+        assert "void it instead" in response.text
+        assert not Refund.objects.exists()
+        # The gateway would refund a pending-settlement sale now; Remit did not ask it to.
+        assert "<transaction>" not in sandbox_gateway.query_xml(action_type="refund")
+        payment.refresh_from_db()
+        assert payment.state == PaymentState.APPROVED
+        assert amount_due(invoice) == Decimal("0.00")
+
 
 @pytest.mark.django_db
 class TestVoid:

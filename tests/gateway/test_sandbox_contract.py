@@ -276,7 +276,8 @@ def test_vault_add_then_sale_by_vault_id_then_delete(gateway):
     assert (deleted.outcome, deleted.response_text) == (Outcome.APPROVED, "Customer Deleted")
     gone = gateway.sale(amount=Decimal("21.00"), order_id="v-gone", vault_id=vault_id)
     assert gone.outcome == Outcome.ERROR
-    assert gone.response_text.startswith("Invalid Customer Vault Id")
+    assert gone.response_text.startswith("Invalid Customer Vault ID specified REFID:")
+    assert gone.customer_vault_id == vault_id  # echoed, as NMI does
     assert gateway.vault_delete(vault_id=vault_id).outcome == Outcome.ERROR
 
 
@@ -334,10 +335,13 @@ def test_an_echeck_is_voided_with_payment_check(gateway):
     assert gateway.void(transaction_id=sale.transaction_id, kind=PaymentKind.ECHECK).approved
 
 
-def test_refunds_after_settlement_up_to_the_balance(gateway, sandbox_gateway):
+def test_refunds_before_and_after_settlement_up_to_the_balance(gateway, sandbox_gateway):
     sale = gateway.sale(amount=Decimal("100.00"), order_id="rf", card=card())
-    early = gateway.refund(transaction_id=sale.transaction_id, kind=PaymentKind.CARD)
-    assert early.outcome == Outcome.ERROR
+    # NMI refunds "a previously settled or pending settlement transaction".
+    early = gateway.refund(
+        transaction_id=sale.transaction_id, kind=PaymentKind.CARD, amount=Decimal("10.00")
+    )
+    assert early.approved
     sandbox_gateway.settle(sale.transaction_id)
 
     partial = gateway.refund(
@@ -352,9 +356,12 @@ def test_refunds_after_settlement_up_to_the_balance(gateway, sandbox_gateway):
     assert [(a.action_type, a.amount) for a in refund.actions] == [("refund", Decimal("30.00"))]
 
     too_much = gateway.refund(
-        transaction_id=sale.transaction_id, kind=PaymentKind.CARD, amount=Decimal("70.01")
+        transaction_id=sale.transaction_id, kind=PaymentKind.CARD, amount=Decimal("60.01")
     )
     assert too_much.outcome == Outcome.ERROR
+    assert too_much.response_text.startswith(
+        "Refund amount may not exceed the transaction balance REFID:"
+    )
     rest = gateway.refund(transaction_id=sale.transaction_id, kind=PaymentKind.CARD)
     assert rest.approved
     assert gateway.refund(transaction_id=sale.transaction_id, kind=PaymentKind.CARD).outcome == (

@@ -123,7 +123,7 @@ def test_update_customer_can_replace_the_method_and_its_trigger(sandbox):
         ({"type": "sale", "amount": "1", "ccexp": "1330"}, "Invalid Credit Card Expiration Date"),
         ({"type": "sale", "amount": "1", "checkaba": "490000018"}, "Card and check information"),
         ({"type": "bogus"}, "Invalid Transaction Type"),
-        ({}, "Invalid Transaction Type"),
+        ({"ccnumber": ""}, "Invalid Transaction Type"),  # no type, no payment data
         ({"customer_vault": "merge_customer"}, "Invalid Customer Vault Action"),
         ({"type": "sale", "amount": "1", "payment_token": "abc"}, "Invalid Payment Token"),
     ],

@@ -206,3 +206,77 @@ def test_odd_requests_never_get_a_stack_trace(http, method, path, body, status):
     assert response.status_code == status
     assert "Traceback" not in response.text
     assert 'File "' not in response.text
+
+
+def report(http, **filters) -> ElementTree:
+    response = http.post("/api/query.php", data={"security_key": DEMO_KEY, **filters})
+    return ElementTree.fromstring(response.content)
+
+
+CARD = {"ccnumber": "4111111111111111", "ccexp": EXPIRY}
+
+
+def test_legacy_field_names_are_read_as_the_current_ones(http):
+    post(
+        http,
+        type="sale",
+        amount="3.00",
+        orderid="legacy-1",
+        firstname="Longbob",
+        lastname="Longsen",
+        orderdescription="Store purchase",
+        **CARD,
+    )
+    row = report(http, order_id="legacy-1").find("transaction")
+    assert [row.findtext(n) for n in ("first_name", "last_name", "order_description")] == [
+        "Longbob",
+        "Longsen",
+        "Store purchase",
+    ]
+
+
+def test_an_unsettled_sale_is_refunded_up_to_its_balance_and_all_of_it_settles(
+    http, sandbox_gateway
+):
+    _, sale = post(http, type="sale", amount="50.00", orderid="rf-early", **CARD)
+    sale_id = sale["transactionid"]
+    _, part = post(http, type="refund", transactionid=sale_id, amount="20.00")
+    assert (part["response"], part["responsetext"], part["type"]) == ("1", "SUCCESS", "refund")
+    _, rest = post(http, type="refund", transactionid=sale_id, amount="0.00")  # = all that is left
+    assert rest["response"] == "1"
+    _, over = post(http, type="refund", transactionid=sale_id, amount="0.01")
+    assert over["responsetext"].startswith("Refund amount may not exceed the transaction balance")
+    assert over["transactionid"] == ""
+
+    refunds = report(http, action_type="refund")
+    assert sorted(t.findtext("action/amount") for t in refunds.iter("transaction")) == [
+        "20.00",
+        "30.00",
+    ]
+    sandbox_gateway.settle()
+    conditions = {t.findtext("condition") for t in report(http, order_id="rf-early")}
+    assert conditions == {"complete"}  # the sale and both refunds (which carry its order id)
+
+
+def test_a_credit_gives_money_to_a_card_without_an_earlier_transaction(http, sandbox_gateway):
+    _, credit = post(http, type="credit", amount="5.00", orderid="cr-1", **CARD)
+    assert (credit["response"], credit["responsetext"], credit["authcode"]) == ("1", "SUCCESS", "")
+    sandbox_gateway.settle()
+    row = report(http, order_id="cr-1").find("transaction")
+    assert row.findtext("condition") == "complete"
+    assert [a.findtext("action_type") for a in row.iter("action")] == ["credit", "settle"]
+
+
+def test_nmis_demo_username_and_password_authenticate_and_nothing_else_does(http):
+    fields = {"type": "sale", "amount": "4.00", **CARD}
+    demo = http.post(
+        "/api/transact.php", data={"username": "demo", "password": "password", **fields}
+    )
+    assert parse_qs(demo.text)["response"] == ["1"]
+    for username, password in (("demo", "wrong"), ("invalid", "no"), ("", "")):
+        refused = http.post(
+            "/api/transact.php", data={"username": username, "password": password, **fields}
+        )
+        assert parse_qs(refused.text)["responsetext"] == ["Authentication Failed"]
+    query = http.post("/api/query.php", data={"username": "demo", "password": "password"})
+    assert ElementTree.fromstring(query.content).find("error_response") is None

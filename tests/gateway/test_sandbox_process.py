@@ -94,6 +94,36 @@ def test_remit_sandbox_gateway_command_starts_it(tmp_path):
     assert (tmp_path / "s.sqlite3").exists()
 
 
+def test_remit_sandbox_gateway_needs_none_of_remits_settings(tmp_path):
+    """As the README says, on a fresh checkout: no SECRET_KEY, no DEBUG, no settings module."""
+    remit = Path(sys.executable).with_name("remit")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
+    env["REMIT_VAR_DIR"] = str(tmp_path / "var")
+    process = subprocess.Popen(
+        [str(remit), "sandbox-gateway", "--port", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line, process.stderr.read()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group()
+        assert httpx.get(url + "/_sandbox/health", timeout=5).json()["status"] == "ok"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+    # Its default database is Remit's var/ directory.
+    assert (tmp_path / "var" / "sandbox-gateway.sqlite3").exists()
+
+
 def test_the_default_database_is_under_var(settings):
     from remit.core.management.commands.sandbox_gateway import Command
 
