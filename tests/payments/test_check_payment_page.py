@@ -112,3 +112,15 @@ def test_staff_approve_in_the_back_office(approved, settings, client, staff):
     assert f"Set {changed.digest[:12]} approved." in response.text
     assert check_payment_page().status == "unchanged"
     assert AuditEvent.objects.filter(action="payment_page.approved", actor=staff).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_http_from_the_public_address(live_server, gateway, sandbox_gateway, settings):
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+    over_http = page_inventory(live_server.url)
+    in_process = page_inventory()
+    assert [s["src"] for s in over_http["scripts"]] == [s["src"] for s in in_process["scripts"]]
+    assert [s["sha384"] for s in over_http["scripts"]] == [
+        s["sha384"] for s in in_process["scripts"]
+    ]
+    assert over_http["headers"] == in_process["headers"]
