@@ -14,6 +14,9 @@ from remit.billing.models import Invoice
 from remit.payments.models import PaymentMethod
 
 EXPIRY = f"12/{(datetime.date.today().year + 3) % 100:02d}"
+# A payment with hosted fields is several round trips (iframes, token, sale, look-up): on a
+# loaded machine that can pass Playwright's 5 s default for an expectation.
+expect.set_options(timeout=15_000)
 # Collects CSP violations from the first byte of every page (init scripts are not subject to CSP).
 CSP_WATCH = """
 window.__cspViolations = [];
