@@ -24,6 +24,7 @@ def gateway(sandbox_gateway, settings):
     sandbox_gateway.reset()
     settings.GATEWAY_URL = sandbox_gateway.url
     settings.GATEWAY_SECURITY_KEY = sandbox_gateway.security_key
+    settings.GATEWAY_TOKENIZATION_KEY = sandbox_gateway.tokenization_key
     return NmiGateway(
         sandbox_gateway.url,
         sandbox_gateway.security_key,

@@ -1,5 +1,6 @@
 """Payers for bench/faults.py: signed-in people paying over HTTP as the browser does (open Make a
-Payment, post it confirmed, with a new card), and what each one read in the answer."""
+Payment, post it confirmed, with a new card tokenized at the sandbox as Collect.js does), and what
+each one read in the answer."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ OUTCOMES = [  # what the payer reads, in the order it is looked for
 ]
 
 
+SANDBOX = None  # the run's sandbox gateway (set by bench/faults.py): it makes the payment tokens
+
+
 def form(window: str) -> dict[str, str]:
     def field(name):
         return re.search(rf'name="{name}" value="([^"]*)"', window).group(1)
@@ -35,9 +39,7 @@ def form(window: str) -> dict[str, str]:
         "amount": field("amount"),
         "confirmed": "yes",
         "method": "new_card",
-        "card-card_number": VISA,
-        "card-expiration": f"12/{year:02d}",
-        "card-cvv": "123",
+        "payment_token": SANDBOX.card_token(VISA, exp=f"12{year:02d}"),
         "card-first_name": "Fault",
         "card-last_name": "Bench",
         "card-address1": "1 Main St",

@@ -64,6 +64,7 @@ def environment(database_url: str, sandbox, scratch: Path) -> dict[str, str]:
         "SECURE_HSTS_SECONDS": "0",
         "GATEWAY_URL": sandbox.url,
         "GATEWAY_SECURITY_KEY": sandbox.security_key,
+        "GATEWAY_TOKENIZATION_KEY": sandbox.tokenization_key,
         # The timeout fault waits longer than this; short, so timeouts cost seconds, not minutes.
         "GATEWAY_READ_TIMEOUT": "2",
         "LOG_LEVEL": "ERROR",

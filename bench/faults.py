@@ -41,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _payers
 import _stack
 from _payers import Payer, pay_all
 
@@ -323,6 +324,7 @@ def main() -> int:
         _stack.scratch_database(base, options.keep_database) as url,
         SandboxGatewayProcess(extra_args=("--quiet",)) as sandbox,
     ):
+        _payers.SANDBOX = sandbox
         logs = Path(sandbox.db_path).parent  # the sandbox's temporary directory, removed with it
         env = _stack.environment(url, sandbox, logs)
         os.environ.update(env)

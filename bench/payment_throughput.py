@@ -51,6 +51,7 @@ def environment(sandbox) -> dict[str, str]:
         "SECURE_HSTS_SECONDS": "0",
         "GATEWAY_URL": sandbox.url,
         "GATEWAY_SECURITY_KEY": sandbox.security_key,
+        "GATEWAY_TOKENIZATION_KEY": sandbox.tokenization_key,
         "LOG_LEVEL": "WARNING",
         # Every bench client pays from 127.0.0.1: lift the card-testing limits for this run only.
         "LIMIT_NEW_METHODS_PER_IP_PER_DAY": "1000000",
@@ -105,6 +106,9 @@ def prepare(clients: int, per_client: int, run: str, offset: int = 0):
     return plan
 
 
+SANDBOX = None  # the sandbox process of the run: new cards are tokenized there, as Collect.js does
+
+
 def pay_form(window_html: str, card: bool) -> dict[str, str]:
     def field(name):
         return re.search(rf'name="{name}" value="([^"]*)"', window_html).group(1)
@@ -120,9 +124,7 @@ def pay_form(window_html: str, card: bool) -> dict[str, str]:
         data.update(
             {
                 "method": "new_card",
-                "card-card_number": CARD,
-                "card-expiration": f"12/{year:02d}",
-                "card-cvv": "123",
+                "payment_token": SANDBOX.card_token(CARD, exp=f"12{year:02d}"),
                 "card-first_name": "Bench",
                 "card-last_name": "Mark",
                 "card-address1": "1 Main St",
@@ -225,7 +227,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from remit.testing import SandboxGatewayProcess
 
+    global SANDBOX
     with SandboxGatewayProcess(extra_args=("--quiet",)) as sandbox:
+        SANDBOX = sandbox
         env = environment(sandbox)
         os.environ.update(env)
         subprocess.run([sys.executable, "-m", "remit", "migrate", "-v", "0"], env=env, check=True)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "remit.portal.card_data.RefuseCardDataMiddleware",  # before anything can keep a request
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "remit.core.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -268,6 +269,11 @@ TASKS = {
 # Defaults for the provider's gateway settings; the back office can override both.
 GATEWAY_URL = os.environ.get("GATEWAY_URL", "")
 GATEWAY_SECURITY_KEY = os.environ.get("GATEWAY_SECURITY_KEY", "")
+GATEWAY_TOKENIZATION_KEY = os.environ.get("GATEWAY_TOKENIZATION_KEY", "")  # public (Collect.js)
+# Payment page change detection (remit check-payment-page; docs/pci.md): the portal's public
+# address to fetch the page from (empty: in-process), and how often the workers check.
+PAYMENT_PAGE_CHECK_URL = os.environ.get("PAYMENT_PAGE_CHECK_URL", "")
+PAYMENT_PAGE_CHECK_EVERY = env_int("PAYMENT_PAGE_CHECK_EVERY", 86400)
 GATEWAY_CONNECT_TIMEOUT = float(os.environ.get("GATEWAY_CONNECT_TIMEOUT", "5"))
 GATEWAY_READ_TIMEOUT = float(os.environ.get("GATEWAY_READ_TIMEOUT", "30"))
 # The gateway refuses the same amount with the same card or account within this many seconds.

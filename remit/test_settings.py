@@ -37,3 +37,6 @@ else:
 
 # Payments in tests: wait for nothing.
 RECONCILE_NOT_FOUND_AFTER = 300
+
+# Every request body that reaches Remit, for the browser tests that prove no card data does.
+MIDDLEWARE = ["remit.testing.recorder.RequestBodyRecorder", *MIDDLEWARE]  # noqa: F405

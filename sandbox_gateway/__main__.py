@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from sandbox_gateway.engine import Sandbox
+from sandbox_gateway.hosted import tokenization_key_for
 from sandbox_gateway.server import DEFAULT_FAULT_DELAY, FAULT_MODES, SandboxServer
 
 DEFAULT_DB = "var/sandbox-gateway.sqlite3"
@@ -74,6 +75,10 @@ def run(options: argparse.Namespace) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
     print(f"Sandbox gateway (NMI protocol) listening on http://{host}:{port}", flush=True)
+    # Public keys, safe to print: Collect.js's data-tokenization-key for each security key (the
+    # security keys themselves are shown by their first four characters only).
+    keys = ", ".join(f"{key[:4]}…={tokenization_key_for(key)}" for key in sandbox.keys)
+    print(f"Tokenization keys (public, for Collect.js): {keys}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

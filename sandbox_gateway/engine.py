@@ -15,11 +15,13 @@ file. Each concern has its module:
 | `settlement.py` | settlement and eCheck returns |
 | `query.py` | query.php reports |
 | `faults.py` | the injected faults (used by server.py) |
+| `hosted.py` | hosted fields: Collect.js, the field iframes, payment tokens, BIN table |
 """
 
 from __future__ import annotations
 
 from sandbox_gateway.followups import FollowUps
+from sandbox_gateway.hosted import HostedFields
 from sandbox_gateway.methods import PaymentMethods
 from sandbox_gateway.protocol import DEFAULT_DUP_SECONDS, DEMO_SECURITY_KEY, format_answer
 from sandbox_gateway.query import Query
@@ -33,3 +35,7 @@ __all__ = ["DEFAULT_DUP_SECONDS", "DEMO_SECURITY_KEY", "Sandbox", "format_answer
 
 class Sandbox(Transactions, FollowUps, Vault, PaymentMethods, Settlement, Query, Store):
     """The whole sandbox: `transact`, `query`, `settle`, `return_check`, `reset`, `counts`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.hosted = HostedFields(self.keys, clock=self.clock)  # hosted.py: tokens, in memory

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sandbox_gateway import cards
+from sandbox_gateway import cards, hosted
 from sandbox_gateway.protocol import Method, Refusal, billing_from
 from sandbox_gateway.store import Store
 
@@ -19,9 +19,12 @@ class PaymentMethods(Store):
         ccnumber = form.get("ccnumber", "")
         has_check = any(form.get(f, "") for f in ("checkaba", "checkaccount", "checkname"))
         is_check = form.get("payment", "").strip().lower() == "check"
+        if token and token not in cards.TEST_TOKENS:  # a hosted-fields token: used up here
+            try:
+                return self._method_from_form(hosted.form_with_token(self.hosted, form))
+            except hosted.TokenRefused as refused:
+                raise Refusal(str(refused)) from None
         if token:
-            if token not in cards.TEST_TOKENS:
-                raise Refusal("Invalid Payment Token")
             payment, number = cards.TEST_TOKENS[token]
             if payment == "card":
                 return self._card(number, f"12{(self._today()[0] + 3) % 100:02d}", "", form)

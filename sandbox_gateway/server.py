@@ -14,6 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from sandbox_gateway import hosted
 from sandbox_gateway.cards import RETURN_REASONS
 from sandbox_gateway.engine import Sandbox, format_answer
 from sandbox_gateway.faults import (
@@ -53,6 +54,7 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.sandbox = sandbox
         self.faults = Faults(run_fault, fault_delay)
+        self.hosted = sandbox.hosted
         self.fault_delay = fault_delay
         self.quiet = quiet
 
@@ -87,6 +89,12 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/_sandbox/health":
             self._json(200, {"status": "ok", **self.server.sandbox.counts()})
+        elif path.startswith("/token/"):
+            answer = hosted.handle_get(path, dict(parse_qsl(urlsplit(self.path).query)))
+            if answer is None:
+                self._send(404, b"Not Found\n")
+            else:
+                self._send(answer.status, answer.body, answer.content_type, dict(answer.headers))
         elif path in ("", "/"):
             self._send(200, b"Remit sandbox gateway (NMI protocol). See docs/gateway.md.\n")
         elif path in ("/api/transact.php", "/api/query.php") or path.startswith("/_sandbox/"):
@@ -114,6 +122,13 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, self.server.sandbox.query(form), "text/xml; charset=UTF-8")
         elif path.startswith("/_sandbox/"):
             self._control(path, form)
+        elif path.startswith("/token/api/"):
+            origin = self.headers.get("Origin", "")
+            answer = hosted.handle_post(self.server.hosted, path, form, origin)
+            if answer is None:
+                self._send(404, b"Not Found\n")
+            else:
+                self._send(answer.status, answer.body, answer.content_type, dict(answer.headers))
         else:
             self._send(404, b"Not Found\n")
 
@@ -191,6 +206,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200 if answer["returned"] else 409, answer)
         elif path == "/_sandbox/reset":
             sandbox.reset()
+            self.server.hosted.reset()
             self.server.set_fault("none", 0, 0)
             self._json(200, {"status": "reset"})
         else:

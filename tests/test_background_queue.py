@@ -89,7 +89,12 @@ def test_periodic_jobs_are_enqueued_once_per_slot_by_competing_schedulers():
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(len(r) for r in results) == [0, 0, 0, 0, 1]
-    assert PeriodicRun.objects.count() == 1
+    # Two periodic jobs (reconciliation, the payment page check): each enqueued exactly once.
+    assert sorted(name for r in results for name in r) == [
+        "check-payment-page",
+        "reconcile-payments",
+    ]
+    assert PeriodicRun.objects.count() == 2
     assert DBTaskResult.objects.filter(task_path__endswith="reconcile_open_payments").count() == 1
-    assert enqueue_due_jobs(now + 60) == ["reconcile-payments"]  # the next slot
+    assert DBTaskResult.objects.filter(task_path__endswith="check_payment_page_task").count() == 1
+    assert enqueue_due_jobs(now + 60) == ["reconcile-payments"]  # its next slot; the check is daily

@@ -6,7 +6,13 @@ import uuid
 from dataclasses import dataclass
 
 from remit.core.models import Provider
-from remit.gateway import GatewayNotConfigured, gateway_configured, get_gateway
+from remit.gateway import (
+    GatewayNotConfigured,
+    gateway_configured,
+    gateway_origin,
+    get_gateway,
+    tokenization_key,
+)
 from remit.gateway.base import GatewayLookupError
 
 SECRET_SETTINGS = ("gateway_url", "gateway_security_key")
@@ -61,4 +67,48 @@ def gateway_connection_check(provider: Provider) -> ConnectionCheck:
                 f"The gateway could not be reached ({text}). Check the gateway URL.",
             )
         return ConnectionCheck(False, "refused", f"The gateway did not accept the test: {text}.")
-    return ConnectionCheck(True, "ok", "Connected: the gateway accepted the security key.")
+    return hosted_fields_check(provider)
+
+
+def hosted_fields_check(provider: Provider) -> ConnectionCheck:
+    """The public tokenization key is set, is not the private key, and the gateway serves
+    Collect.js (the hosted fields). The gateway offers no API to check a tokenization key itself;
+    a wrong one shows when the first card is typed."""
+    import httpx
+
+    key = tokenization_key(provider)
+    if not key:
+        return ConnectionCheck(
+            False,
+            "no_tokenization_key",
+            "Connected: the gateway accepted the security key. The public tokenization key is "
+            "not set, so new cards and bank accounts cannot be added (saved ones still pay).",
+        )
+    if key == (provider.gateway_security_key or "").strip():
+        return ConnectionCheck(
+            False,
+            "tokenization_key_is_private",
+            "The public tokenization key is the private security key. Replace it now with the "
+            "gateway's public key: it is shown on the payment page.",
+        )
+    url = f"{gateway_origin(provider)}/token/Collect.js"
+    try:
+        answer = httpx.get(url, timeout=5.0, follow_redirects=False)
+    except httpx.HTTPError as error:
+        return ConnectionCheck(
+            False,
+            "collectjs_unreachable",
+            f"Collect.js could not be loaded from {url} ({type(error).__name__}).",
+        )
+    if answer.status_code != 200 or "javascript" not in answer.headers.get("content-type", ""):
+        return ConnectionCheck(
+            False,
+            "collectjs_unreachable",
+            f"The gateway did not serve Collect.js at {url} (HTTP {answer.status_code}).",
+        )
+    return ConnectionCheck(
+        True,
+        "ok",
+        "Connected: the gateway accepted the security key, and serves Collect.js for the "
+        "public tokenization key.",
+    )

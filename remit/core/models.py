@@ -51,6 +51,15 @@ class Provider(models.Model):
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.
     gateway_url = models.URLField(blank=True)
     gateway_security_key = models.CharField(max_length=200, blank=True)
+    # Collect.js's public key (it can only create payment tokens, so it may be shown); empty falls
+    # back to GATEWAY_TOKENIZATION_KEY.
+    gateway_tokenization_key = models.CharField(
+        "public tokenization key",
+        max_length=100,
+        blank=True,
+        help_text="Public key for the gateway's hosted payment fields (Collect.js). It can only "
+        "create payment tokens; it is not the private security key.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -104,3 +113,24 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.slot}"
+
+
+class PaymentPageSnapshot(models.Model):
+    """What the payment page loaded at one check: each script (source, integrity attribute, hash
+    of what was served) and the security headers (PCI DSS 6.4.3 / 11.6.1; docs/pci.md). The
+    newest approved snapshot is the set later checks are compared with."""
+
+    checked_at = models.DateTimeField(default=timezone.now)
+    digest = models.CharField(max_length=64, db_index=True)  # sha256 of the inventory
+    inventory = models.JSONField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        state = "approved" if self.approved_at else "not approved"
+        return f"Payment page {self.digest[:12]} ({state})"

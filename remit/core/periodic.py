@@ -25,6 +25,10 @@ def periodic_jobs() -> dict[str, tuple[str, int]]:
             "remit.payments.tasks.reconcile_open_payments",
             settings.RECONCILE_EVERY,
         ),
+        "check-payment-page": (
+            "remit.portal.tasks.check_payment_page_task",
+            settings.PAYMENT_PAGE_CHECK_EVERY,
+        ),
     }
 
 

@@ -7,6 +7,7 @@ provider's settings pick one.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -24,6 +25,24 @@ def _connection(provider: Provider | None) -> tuple[str, str]:
     url = (provider.gateway_url if provider else "") or settings.GATEWAY_URL
     key = (provider.gateway_security_key if provider else "") or settings.GATEWAY_SECURITY_KEY
     return url.strip(), key.strip()
+
+
+def tokenization_key(provider: Provider | None) -> str:
+    """The public Collect.js key: the provider's, else `GATEWAY_TOKENIZATION_KEY`."""
+    key = (
+        provider.gateway_tokenization_key if provider else ""
+    ) or settings.GATEWAY_TOKENIZATION_KEY
+    return key.strip()
+
+
+def gateway_origin(provider: Provider | None) -> str:
+    """scheme://host[:port] of the gateway: what the payment page's CSP allows, and where
+    Collect.js and its field iframes come from. '' when no gateway is set."""
+    url, _ = _connection(provider)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def gateway_configured(provider: Provider | None) -> bool:

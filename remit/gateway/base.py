@@ -91,6 +91,28 @@ class BankAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentToken:
+    """A single-use token from the gateway's hosted fields (Collect.js), sent as `payment_token`
+    in place of card or check fields. It stands for a card or an account for one call; it is not
+    kept after that call (approved or declined, the gateway destroys it)."""
+
+    token: str
+    kind: PaymentKind
+    # eCheck only: what the payer chose on our page (the numbers are in the token).
+    holder_type: AccountHolderType = AccountHolderType.PERSONAL
+    account_type: AccountType = AccountType.CHECKING
+
+    def __repr__(self) -> str:
+        return f"PaymentToken({self.kind}, {self.token[:4]}…)"
+
+    __str__ = __repr__
+
+    @property
+    def sec_code(self) -> str:
+        return "CCD" if self.holder_type == AccountHolderType.BUSINESS else "WEB"
+
+
+@dataclass(frozen=True, slots=True)
 class Billing:
     first_name: str = ""
     last_name: str = ""
@@ -207,6 +229,11 @@ class GatewayTransaction:
     auth_code: str = ""
     customer_vault_id: str = ""
     masked_number: str = ""  # cc_number or check_account, masked by the gateway
+    card_type: str = ""  # cc_type: visa, mastercard, amex, discover, diners, jcb
+    card_exp: str = ""  # cc_exp, MMYY
+    account_type: str = ""  # checking | savings
+    account_holder_type: str = ""  # personal | business
+    check_name: str = ""
 
     def last_action(self, action_type: str) -> TransactionAction | None:
         found = [a for a in self.actions if a.action_type == action_type]
@@ -247,6 +274,7 @@ class Gateway(Protocol):
         order_id: str,
         card: Card | None = None,
         bank_account: BankAccount | None = None,
+        payment_token: PaymentToken | None = None,
         vault_id: str = "",
         billing: Billing | None = None,
         save_to_vault: bool = False,

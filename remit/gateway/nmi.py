@@ -38,6 +38,7 @@ from remit.gateway.base import (
     GatewayTransaction,
     Outcome,
     PaymentKind,
+    PaymentToken,
     StoredCredential,
     TransactionAction,
 )
@@ -54,7 +55,15 @@ _RESPONSE_OUTCOMES = {"1": Outcome.APPROVED, "2": Outcome.DECLINED, "3": Outcome
 _GENERIC_CODES = {"1": "100", "2": "200", "3": "300"}
 
 # Fields that must never be kept readable, should a gateway ever echo them.
-_SECRET_FIELDS = {"security_key", "password", "cvv", "ccnumber", "checkaccount", "checkaba"}
+_SECRET_FIELDS = {
+    "security_key",
+    "password",
+    "cvv",
+    "ccnumber",
+    "checkaccount",
+    "checkaba",
+    "payment_token",
+}
 # Identifiers that are long digit strings by nature; everything else is passed through the
 # card-number mask as a last line of defence.
 _ID_FIELDS = {"transactionid", "orderid", "customer_vault_id", "authcode", "response_code"}
@@ -180,6 +189,11 @@ def _transaction(element) -> GatewayTransaction:
         auth_code=_text(element, "authorization_code"),
         customer_vault_id=_text(element, "customerid") or _text(element, "customer_vault_id"),
         masked_number=_text(element, "cc_number") or _text(element, "check_account"),
+        card_type=_text(element, "cc_type").lower(),
+        card_exp=_text(element, "cc_exp"),
+        account_type=_text(element, "account_type").lower(),
+        account_holder_type=_text(element, "account_holder_type").lower(),
+        check_name=_text(element, "check_name"),
     )
 
 
@@ -271,6 +285,7 @@ class NmiGateway:
         order_id: str,
         card: Card | None = None,
         bank_account: BankAccount | None = None,
+        payment_token: PaymentToken | None = None,
         vault_id: str = "",
         billing: Billing | None = None,
         save_to_vault: bool = False,
@@ -279,8 +294,10 @@ class NmiGateway:
         description: str = "",
         po_number: str = "",
     ) -> GatewayResult:
-        if sum(bool(x) for x in (card, bank_account, vault_id)) != 1:
-            raise ValueError("a sale needs exactly one of card, bank_account or vault_id")
+        if sum(bool(x) for x in (card, bank_account, payment_token, vault_id)) != 1:
+            raise ValueError(
+                "a sale needs exactly one of card, bank_account, payment_token or vault_id"
+            )
         if save_to_vault and vault_id:
             raise ValueError("a vaulted method is already saved")
         fields: dict[str, str] = {
@@ -294,13 +311,17 @@ class NmiGateway:
             "dup_seconds": str(self.dup_seconds),
         }
         fields |= _payment_fields(card, bank_account)
+        fields |= _token_fields(payment_token)
         fields |= _billing_fields(billing)
         if vault_id:
             fields["customer_vault_id"] = vault_id
             stored_credential = stored_credential or StoredCredential()
         elif save_to_vault:
             fields["customer_vault"] = "add_customer"
-            if card is not None:  # first use of a card that will be kept on file
+            is_card = card is not None or (
+                payment_token is not None and payment_token.kind == PaymentKind.CARD
+            )
+            if is_card:  # first use of a card that will be kept on file
                 stored_credential = stored_credential or StoredCredential(indicator="stored")
         if stored_credential is not None:
             fields |= {
@@ -466,6 +487,21 @@ def _payment_fields(card: Card | None, bank_account: BankAccount | None) -> dict
             "sec_code": bank_account.sec_code,
         }
     return {}
+
+
+def _token_fields(token: PaymentToken | None) -> dict[str, str]:
+    """`payment_token` in place of the card or check fields; an eCheck keeps its other fields."""
+    if token is None:
+        return {}
+    fields = {"payment_token": token.token}
+    if token.kind == PaymentKind.ECHECK:
+        fields |= {
+            "payment": "check",
+            "account_holder_type": str(token.holder_type),
+            "account_type": str(token.account_type),
+            "sec_code": token.sec_code,
+        }
+    return fields
 
 
 def _billing_fields(billing: Billing | None) -> dict[str, str]:

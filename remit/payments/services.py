@@ -47,6 +47,7 @@ from remit.gateway.base import (
 )
 from remit.payments import authorization, limits
 from remit.payments.cards import card_brand
+from remit.payments.hosted import MethodDetails, NewToken, look_up_details
 from remit.payments.models import (
     APPLIED_STATES,
     IN_FLIGHT_STATES,
@@ -125,7 +126,9 @@ class NewBankAccount:
     billing: Billing
 
 
-PaymentChoice = SavedMethod | NewCard | NewBankAccount
+# NewCard / NewBankAccount carry numbers: only server-side callers (tests, benchmarks) build them.
+# The portal takes new methods only as NewToken (hosted fields), never numbers.
+PaymentChoice = SavedMethod | NewCard | NewBankAccount | NewToken
 
 
 def describe_choice(choice: PaymentChoice) -> tuple[str, str, str]:
@@ -135,6 +138,16 @@ def describe_choice(choice: PaymentChoice) -> tuple[str, str, str]:
         return method.kind, method.brand or method.account_type, method.last4
     if isinstance(choice, NewCard):
         return MethodKind.CARD, card_brand(choice.card.number) or "Card", choice.card.last4
+    if isinstance(choice, NewToken):
+        details = choice.details
+        if choice.is_card:
+            return (
+                MethodKind.CARD,
+                (details.brand if details else "") or "Card",
+                (details.last4 if details else ""),
+            )
+        brand = (details.brand if details else "") or str(choice.token.account_type)
+        return MethodKind.ECHECK, brand, details.last4 if details else ""
     return MethodKind.ECHECK, str(choice.account.account_type), choice.account.last4
 
 
@@ -149,6 +162,8 @@ def _fingerprint(invoice: Invoice, amount: Decimal, choice: PaymentChoice, save:
     """What an attempt key promises: the same invoice, amount and method. Never a full number."""
     kind, brand, last4 = describe_choice(choice)
     method = choice.method.pk if isinstance(choice, SavedMethod) else "new"
+    if isinstance(choice, NewToken):  # one token, one payment
+        method = "token:" + hashlib.sha256(choice.token.token.encode()).hexdigest()
     raw = f"{invoice.pk}|{amount}|{kind}|{brand}|{last4}|{method}|{save}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -206,6 +221,8 @@ def pay_invoice(
         return payment
     gateway = gateway or get_gateway(provider)
     result = _sale(gateway, payment, choice)
+    if isinstance(choice, NewToken):  # what the token stood for, as the gateway tells it
+        choice = look_up_details(gateway, choice, result)
     payment = record_gateway_outcome(payment.pk, result, source="portal", choice=choice)
     if result.is_duplicate and payment.state == PaymentState.UNKNOWN:
         # The gateway refused this as a duplicate. Look our order id up at once: found means it
@@ -376,6 +393,19 @@ def _sale(gateway: Gateway, payment: Payment, choice: PaymentChoice) -> GatewayR
                 save_to_vault=payment.save_method,
                 stored_credential=stored,
             )
+        if isinstance(choice, NewToken):
+            stored = (
+                StoredCredential(initiated_by="customer", indicator="stored")
+                if payment.save_method and choice.is_card
+                else None
+            )
+            return gateway.sale(
+                **common,
+                payment_token=choice.token,
+                billing=choice.billing,
+                save_to_vault=payment.save_method,
+                stored_credential=stored,
+            )
         return gateway.sale(
             **common,
             bank_account=choice.account,
@@ -416,6 +446,8 @@ def record_gateway_outcome(
             if result.raw
             else {}
         )
+        if isinstance(choice, NewToken) and choice.details is not None:
+            _, payment.method_brand, payment.method_last4 = describe_choice(choice)
 
         if result.outcome == Outcome.APPROVED:
             _transition(
@@ -523,7 +555,9 @@ def _save_method(
     payment: Payment, result: GatewayResult, choice: PaymentChoice, now
 ) -> PaymentMethod:
     """Saved only now that the payment succeeded, and only as the vault id plus display fields."""
-    billing = asdict(choice.billing) if isinstance(choice, NewCard | NewBankAccount) else {}
+    billing = (
+        asdict(choice.billing) if isinstance(choice, NewCard | NewBankAccount | NewToken) else {}
+    )
     fields = {
         "owner": payment.payer,
         "vault_id": result.customer_vault_id,
@@ -533,7 +567,24 @@ def _save_method(
         "last_used_at": now,
         "initial_transaction_id": result.transaction_id,
     }
-    if isinstance(choice, NewCard):
+    if isinstance(choice, NewToken):
+        details = choice.details or MethodDetails()
+        if choice.is_card:
+            fields.update(
+                kind=MethodKind.CARD,
+                brand=payment.method_brand,
+                exp_month=details.exp_month,
+                exp_year=details.exp_year,
+                holder_name=f"{choice.billing.first_name} {choice.billing.last_name}".strip(),
+            )
+        else:
+            fields.update(
+                kind=MethodKind.ECHECK,
+                account_type=payment.method_brand,
+                account_holder_type=str(choice.token.holder_type),
+                holder_name=details.name_on_account,
+            )
+    elif isinstance(choice, NewCard):
         card = choice.card
         fields.update(
             kind=MethodKind.CARD,

@@ -1,30 +1,23 @@
-"""The Make a Payment window's forms, with the seed's labels. Validated on the server; the card
-number, CVV and account number are never written back into a page."""
+"""The Make a Payment window's forms, with the seed's labels. Validated on the server. Card and
+account numbers are not among them: they are typed into the gateway's hosted fields, and the
+page posts a single-use payment token instead (docs/pci.md)."""
 
 from __future__ import annotations
 
 import uuid
 
 from django import forms
-from django.utils import timezone
 from localflavor.ca.forms import CAPostalCodeField, CAProvinceSelect
 from localflavor.us.forms import USStateSelect, USZipCodeField
 
-from remit.gateway.base import AccountHolderType, AccountType, BankAccount, Billing, Card
-from remit.payments import cards
+from remit.gateway.base import AccountHolderType, AccountType, Billing, PaymentKind, PaymentToken
+from remit.payments.hosted import NewToken
 from remit.payments.models import MethodKind, PaymentMethod
-from remit.payments.services import NewBankAccount, NewCard, PaymentChoice, SavedMethod
+from remit.payments.services import PaymentChoice, SavedMethod
 
 NEW_CARD = "new_card"
 NEW_BANK = "new_bank"
 COUNTRIES = [("US", "United States"), ("CA", "Canada")]
-
-
-class SensitiveInput(forms.TextInput):
-    """A text input that never renders its value back: what was typed is not echoed in the page."""
-
-    def format_value(self, value):
-        return None
 
 
 class PayForm(forms.Form):
@@ -34,6 +27,10 @@ class PayForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, widget=forms.HiddenInput)
     method = forms.ChoiceField(label="Pay with", widget=forms.RadioSelect)
     confirmed = forms.CharField(required=False, widget=forms.HiddenInput)
+    # From the hosted fields (Collect.js): stands for a new card or account, for one sale.
+    payment_token = forms.RegexField(
+        regex=r"^[A-Za-z0-9-]{8,100}$", required=False, widget=forms.HiddenInput
+    )
     authorize = forms.BooleanField(required=False)
 
     def __init__(
@@ -153,75 +150,40 @@ class AddressFields(forms.Form):
         )
 
 
-class CardForm(AddressFields):
-    """Add Credit Card."""
+# The hosted fields of each kind: (Collect.js field, the seed's label, help text). Drawn by the
+# gateway in iframes; Remit's page keeps the labels and the messages, never the values.
+CARD_HOSTED_FIELDS = [
+    ("ccnumber", "Credit Card Number", "Enter the credit card number without any spaces."),
+    ("ccexp", "Expiration", "MM/YY"),
+    ("cvv", "CVV", "3 digits on the back; 4 on the front for American Express."),
+]
+BANK_HOSTED_FIELDS = [
+    ("checkname", "Name on Account", "The person or business the account belongs to."),
+    ("checkaccount", "Account Number", "Typically the second set of numbers on a check."),
+    ("checkaba", "Routing Number", "The nine-digit number, usually first on a check."),
+]
 
-    card_number = forms.CharField(
-        label="Credit Card Number",
-        strip=False,
-        max_length=40,
-        help_text="Enter the credit card number without any spaces.",
-        widget=SensitiveInput({"autocomplete": "cc-number", "inputmode": "numeric"}),
-    )
-    expiration = forms.CharField(
-        label="Expiration",
-        max_length=7,
-        help_text="MM/YY",
-        widget=forms.TextInput(
-            {"autocomplete": "cc-exp", "placeholder": "MM/YY", "inputmode": "numeric"}
-        ),
-    )
-    cvv = forms.CharField(
-        label="CVV",
-        strip=False,
-        max_length=4,
-        help_text="3 digits on the back; 4 on the front for American Express.",
-        widget=SensitiveInput({"autocomplete": "cc-csc", "inputmode": "numeric"}),
-    )
+
+class CardForm(AddressFields):
+    """Add Credit Card: the number, expiry and CVV are the gateway's hosted fields (a token
+    arrives instead); the name and billing address are ours."""
+
     save = forms.BooleanField(
         label="Save payment information",
         required=False,
         help_text="Kept in the gateway's secure vault, not by us, for your next payment.",
     )
 
-    field_order = ["card_number", "expiration", "cvv", "first_name", "last_name"]
-
-    def clean_card_number(self):
-        number = self.cleaned_data["card_number"]
-        if problem := cards.card_number_problem(number):
-            raise forms.ValidationError(problem)
-        return number
-
-    def clean_expiration(self):
-        parsed = cards.parse_expiry(self.cleaned_data["expiration"], timezone.localdate())
-        if isinstance(parsed, str):
-            raise forms.ValidationError(parsed)
-        return parsed
-
-    def clean(self):
-        cleaned = super().clean()
-        number, cvv = cleaned.get("card_number"), cleaned.get("cvv", "")
-        if number and cvv is not None:
-            expected = cards.cvv_length(cards.card_brand(number))
-            if not (cvv.isdigit() and len(cvv) == expected):
-                self.add_error("cvv", f"Enter the {expected}-digit security code from your card.")
-        elif cvv is not None and not (cvv.isdigit() and len(cvv) in (3, 4)):
-            self.add_error("cvv", "Enter the 3- or 4-digit security code from your card.")
-        return cleaned
-
-    def choice(self, *, email: str = "") -> PaymentChoice:
-        month, year = self.cleaned_data["expiration"]
-        card = Card(
-            number=self.cleaned_data["card_number"],
-            exp_month=month,
-            exp_year=year,
-            cvv=self.cleaned_data["cvv"],
+    def choice(self, *, token: str, email: str = "") -> PaymentChoice:
+        return NewToken(
+            token=PaymentToken(token=token, kind=PaymentKind.CARD),
+            billing=self.billing(email=email),
         )
-        return NewCard(card=card, billing=self.billing(email=email))
 
 
 class BankForm(AddressFields):
-    """Add Bank Information (eCheck)."""
+    """Add Bank Information (eCheck): name on account, account and routing numbers are hosted
+    fields; the holder and account types, name, company and address are ours."""
 
     account_holder_type = forms.ChoiceField(
         label="Account Holder Type",
@@ -238,24 +200,6 @@ class BankForm(AddressFields):
         widget=forms.RadioSelect,
         initial=AccountType.CHECKING,
     )
-    name_on_account = forms.CharField(
-        label="Name on Account",
-        max_length=100,
-        help_text="The person or business the account belongs to.",
-    )
-    account_number = forms.CharField(
-        label="Account Number",
-        strip=False,
-        max_length=30,
-        help_text="Typically the second set of numbers on a check.",
-        widget=SensitiveInput({"inputmode": "numeric", "autocomplete": "off"}),
-    )
-    routing_number = forms.CharField(
-        label="Routing Number",
-        max_length=20,
-        help_text="The nine-digit number, usually first on a check.",
-        widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "off"}),
-    )
     company = forms.CharField(label="Company", max_length=100, required=False)
     save = forms.BooleanField(
         label="Save payment information",
@@ -263,25 +207,7 @@ class BankForm(AddressFields):
         help_text="Kept in the gateway's secure vault, not by us, for your next payment.",
     )
 
-    field_order = [
-        "account_holder_type",
-        "account_type",
-        "name_on_account",
-        "account_number",
-        "routing_number",
-    ]
-
-    def clean_account_number(self):
-        number = self.cleaned_data["account_number"]
-        if problem := cards.account_number_problem(number):
-            raise forms.ValidationError(problem)
-        return number
-
-    def clean_routing_number(self):
-        number = self.cleaned_data["routing_number"].strip()
-        if problem := cards.routing_number_problem(number):
-            raise forms.ValidationError(problem)
-        return number
+    field_order = ["account_holder_type", "account_type"]
 
     def clean(self):
         cleaned = super().clean()
@@ -291,17 +217,16 @@ class BankForm(AddressFields):
             self.add_error("company", "Enter the business's name for a business account.")
         return cleaned
 
-    def choice(self, *, email: str = "") -> PaymentChoice:
+    def choice(self, *, token: str, email: str = "") -> PaymentChoice:
         data = self.cleaned_data
-        account = BankAccount(
-            routing_number=data["routing_number"],
-            account_number=data["account_number"],
-            name_on_account=data["name_on_account"],
-            holder_type=AccountHolderType(data["account_holder_type"]),
-            account_type=AccountType(data["account_type"]),
-        )
-        return NewBankAccount(
-            account=account, billing=self.billing(company=data.get("company", ""), email=email)
+        return NewToken(
+            token=PaymentToken(
+                token=token,
+                kind=PaymentKind.ECHECK,
+                holder_type=AccountHolderType(data["account_holder_type"]),
+                account_type=AccountType(data["account_type"]),
+            ),
+            billing=self.billing(company=data.get("company", ""), email=email),
         )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 
+from csp.constants import SELF
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from remit.audit.services import client_ip
 from remit.billing.access import get_invoice_for
 from remit.core.money import format_money
+from remit.gateway import gateway_origin, tokenization_key
 from remit.payments import authorization
 from remit.payments.access import get_payment_method_for, payment_methods_for
 from remit.payments.models import MethodKind, Payment, PaymentState
@@ -28,9 +30,22 @@ from remit.payments.services import (
     payment_method_remove,
     payment_unavailable_reason,
 )
-from remit.portal.payment_forms import NEW_BANK, NEW_CARD, BankForm, CardForm, PayForm, saved_choice
+from remit.portal.payment_forms import (
+    BANK_HOSTED_FIELDS,
+    CARD_HOSTED_FIELDS,
+    NEW_BANK,
+    NEW_CARD,
+    BankForm,
+    CardForm,
+    PayForm,
+    saved_choice,
+)
 
 SUCCESS_STATES = (PaymentState.APPROVED, PaymentState.PENDING, PaymentState.SETTLED)
+MISSING_DETAILS_MESSAGE = (
+    "Enter the card or bank details in the secure fields, then choose Process Payment again. "
+    "Adding a new card or bank account needs JavaScript."
+)
 PROCESSING_MESSAGE = (
     "This payment is already being processed. Its result will show on the invoice in a moment; "
     "you will not be charged twice."
@@ -67,13 +82,25 @@ def make_payment(request, pk: int):
         "offers_card": provider.offers_card,
         "offers_echeck": provider.offers_echeck,
     }
-    context = {"invoice": invoice, "methods": methods, "blocked": blocked, "nav": "reports"}
+    context = {
+        "invoice": invoice,
+        "methods": methods,
+        "blocked": blocked,
+        "nav": "reports",
+        "hosted": _hosted_fields(provider),
+    }
 
     if request.method == "GET" or blocked:
         if request.method == "POST":
             context["error"] = blocked
         adding = request.GET.get("add")
         initial_method = _initial_method(methods, adding, provider)
+        if request.htmx and initial_method in (NEW_CARD, NEW_BANK) and not blocked:
+            # The gateway's fields need the whole page (its script, its CSP): go there.
+            response = HttpResponse(status=204)
+            kind = "card" if initial_method == NEW_CARD else "bank"
+            response["HX-Redirect"] = f"{request.path}?add={kind}"
+            return response
         context.update(
             form=PayForm(
                 initial={
@@ -107,6 +134,10 @@ def make_payment(request, pk: int):
     method_form = {NEW_CARD: card_form, NEW_BANK: bank_form}.get(form.cleaned_data["method"])
     if method_form is not None and not method_form.is_valid():
         return _render(request, context)
+    token = form.cleaned_data.get("payment_token", "")
+    if method_form is not None and not token:
+        context["error"] = MISSING_DETAILS_MESSAGE
+        return _render(request, context)
     if form.cleaned_data.get("confirmed") != "yes":
         context["error"] = (
             f"Please confirm the payment of {format_money(invoice.amount_due)} to {provider.name}."
@@ -114,7 +145,9 @@ def make_payment(request, pk: int):
         return _render(request, context)
 
     saved = form.saved_method
-    choice = saved_choice(saved) if saved else method_form.choice(email=request.user.email)
+    choice = (
+        saved_choice(saved) if saved else method_form.choice(token=token, email=request.user.email)
+    )
     try:
         payment = pay_invoice(
             user=request.user,
@@ -156,6 +189,7 @@ def _fresh(form: PayForm, form_kwargs, amount=None) -> PayForm:
     if amount is not None:
         data["amount"] = str(amount)
     data["confirmed"] = ""
+    data["payment_token"] = ""  # used up by the gateway, approved or declined
     fresh = PayForm(data, **form_kwargs)
     fresh.is_valid()
     return fresh
@@ -175,12 +209,40 @@ def _billing_initial(user) -> dict:
     return {"first_name": user.first_name, "last_name": user.last_name, "country": "US"}
 
 
+def _hosted_fields(provider) -> dict | None:
+    """Where Collect.js comes from, or None when the gateway's public key is not set."""
+    origin, key = gateway_origin(provider), tokenization_key(provider)
+    if not (origin and key):
+        return None
+    return {
+        "origin": origin,
+        "key": key,
+        "script": f"{origin}/token/Collect.js",
+        "card_fields": CARD_HOSTED_FIELDS,
+        "bank_fields": BANK_HOSTED_FIELDS,
+    }
+
+
+def payment_page_csp(origin: str) -> dict[str, list[str]]:
+    """The payment window's Content-Security-Policy additions: the gateway's origin for its
+    script, its field iframes, the token call and its stylesheet; nothing else."""
+    return {
+        "script-src": [SELF, origin],
+        "frame-src": [origin],
+        "connect-src": [SELF, origin],
+        "style-src": [SELF, origin],
+    }
+
+
 def _render(request, context, template="portal/make_payment.html"):
     invoice = context["invoice"]
     provider = request.provider
     context.setdefault("authorization_text", _authorization_preview(context, provider, invoice))
     context["fragment"] = bool(request.htmx)
-    return render(request, template, context)
+    response = render(request, template, context)
+    if context.get("hosted"):
+        response._csp_replace = payment_page_csp(context["hosted"]["origin"])
+    return response
 
 
 def _authorization_preview(context, provider, invoice) -> str:

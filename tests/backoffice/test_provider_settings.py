@@ -21,6 +21,7 @@ def settings_form(**overrides):
         "support_phone": "",
         "gateway_url": "",
         "gateway_security_key": "",
+        "gateway_tokenization_key": "",
         "_save": "Save",
     }
     data.update(overrides)
@@ -121,16 +122,61 @@ class TestGatewayCredentials:
 
 
 @pytest.mark.django_db
+class TestTokenizationKey:
+    def test_the_public_key_is_shown_and_saved(self, as_staff, provider):
+        response = as_staff.post(
+            URL, settings_form(gateway_tokenization_key="abcDEF-123456-ghiJKL-789012")
+        )
+        assert response.status_code == 302
+        assert Provider.load().gateway_tokenization_key == "abcDEF-123456-ghiJKL-789012"
+        assert 'value="abcDEF-123456-ghiJKL-789012"' in as_staff.get(URL).text
+        assert "gateway_tokenization_key" in audit("settings.changed").get().details["fields"]
+
+    def test_the_private_key_is_refused_as_the_public_one(self, as_staff, provider):
+        response = as_staff.post(
+            URL, settings_form(gateway_security_key=KEY, gateway_tokenization_key=KEY)
+        )
+        assert response.status_code == 200
+        assert "This is the private security key." in response.text
+        assert KEY not in response.text.replace("This is the private security key.", "")
+        assert Provider.load().gateway_tokenization_key == ""
+
+
+@pytest.mark.django_db
 class TestConnection:
     url = "/backoffice/core/provider/test-connection/"
 
     def test_the_sandbox_accepts_its_key(self, as_staff, provider, sandbox_gateway):
         provider.gateway_url = sandbox_gateway.url
         provider.gateway_security_key = sandbox_gateway.security_key
+        provider.gateway_tokenization_key = sandbox_gateway.tokenization_key
         provider.save()
         response = as_staff.post(self.url, follow=True)
-        assert "Connected: the gateway accepted the security key." in response.text
+        assert "Connected: the gateway accepted the security key" in response.text
+        assert "serves Collect.js for the public tokenization key" in response.text
         assert audit("settings.test_connection", outcome="success").count() == 1
+
+    def test_a_missing_tokenization_key_is_reported(
+        self, as_staff, provider, sandbox_gateway, settings
+    ):
+        settings.GATEWAY_TOKENIZATION_KEY = ""
+        provider.gateway_url = sandbox_gateway.url
+        provider.gateway_security_key = sandbox_gateway.security_key
+        provider.save()
+        response = as_staff.post(self.url, follow=True)
+        assert "The public tokenization key is not set" in response.text
+        event = audit("settings.test_connection", outcome="failure").get()
+        assert event.details["result"] == "no_tokenization_key"
+
+    def test_the_private_key_as_the_public_one_is_reported(
+        self, as_staff, provider, sandbox_gateway
+    ):
+        provider.gateway_url = sandbox_gateway.url
+        provider.gateway_security_key = sandbox_gateway.security_key
+        provider.gateway_tokenization_key = sandbox_gateway.security_key
+        provider.save()
+        response = as_staff.post(self.url, follow=True)
+        assert "is the private security key" in response.text
 
     def test_a_wrong_key_is_reported(self, as_staff, provider, sandbox_gateway):
         provider.gateway_url = sandbox_gateway.url

@@ -54,9 +54,10 @@ class TestOneInvoiceManyPayers:
         clients = [logged_in(user) for user in payers]
         url = reverse("make_payment", args=[invoice.pk])
         windows = [client.get(url) for client in clients]
+        tokens = [sandbox_gateway.card_token("4111111111111111") for _ in range(THREADS)]
 
         def pay(i):
-            return clients[i].post(url, card_post(windows[i], invoice))
+            return clients[i].post(url, card_post(windows[i], invoice, tokens[i]))
 
         responses = run_together(THREADS, pay)
         assert not [r for r in responses if isinstance(r, Exception)], responses
@@ -83,7 +84,7 @@ class TestOneInvoiceManyPayers:
         payer = manager_of(northwind, email="doubleclick@northwind.example")
         client = logged_in(payer)
         url = reverse("make_payment", args=[invoice.pk])
-        data = card_post(client.get(url), invoice)
+        data = card_post(client.get(url), invoice, sandbox_gateway.card_token("4111111111111111"))
         cookies = client.cookies
 
         def pay(i):

@@ -40,34 +40,34 @@ def database_dump() -> str:
 
 
 @pytest.mark.django_db
-def test_no_card_or_account_number_anywhere(as_manager, northwind, gateway, caplog):
+def test_no_card_or_account_number_anywhere(
+    as_manager, northwind, gateway, sandbox_gateway, caplog
+):
     caplog.set_level(logging.DEBUG)
     pages = []
     card_invoice = make_invoice(northwind, total="310.00", number="NW-4001")
     bank_invoice = make_invoice(northwind, total="420.00", number="NW-4002")
     url = reverse("make_payment", args=[card_invoice.pk])
+    # The numbers go to the sandbox's hosted-field endpoints, as the iframes send them; Remit
+    # gets the tokens.
+    declined_token = sandbox_gateway.card_token(DECLINED, cvv=CVV)
+    card_token = sandbox_gateway.card_token(CARD, cvv=CVV)
+    bank_token = sandbox_gateway.check_token(ACCOUNT, ROUTING, name="Northwind Traders")
 
     # A declined attempt first: the page comes back with errors and must not echo anything.
-    window = as_manager.get(url)
+    window = as_manager.get(url, {"add": "card"})
+    pages.append(window.text)
     declined = as_manager.post(
-        url,
-        card_post(
-            window,
-            card_invoice,
-            **{"card-card_number": DECLINED, "card-cvv": CVV, "card-save": "on"},
-        ),
+        url, card_post(window, card_invoice, declined_token, **{"card-save": "on"})
     )
     pages.append(declined.text)
-    # A bad CVV for a Mastercard: a validation error, the typed number not written back.
+    # A bad ZIP: a validation error, nothing sent.
     invalid = as_manager.post(
-        url, card_post(declined, card_invoice, **{"card-card_number": CARD, "card-cvv": "7"})
+        url, card_post(declined, card_invoice, card_token, **{"card-zip": "1"})
     )
     pages.append(invalid.text)
     paid = as_manager.post(
-        url,
-        card_post(
-            declined, card_invoice, **{"card-card_number": CARD, "card-cvv": CVV, "card-save": "on"}
-        ),
+        url, card_post(declined, card_invoice, card_token, **{"card-save": "on"})
     )
     pages.append(paid.text)
     assert "Payment has been processed" in paid.text
@@ -82,11 +82,9 @@ def test_no_card_or_account_number_anywhere(as_manager, northwind, gateway, capl
             "method": "new_bank",
             "confirmed": "yes",
             "authorize": "on",
+            "payment_token": bank_token,
             "bank-account_holder_type": "business",
             "bank-account_type": "checking",
-            "bank-name_on_account": "Northwind Traders",
-            "bank-account_number": ACCOUNT,
-            "bank-routing_number": ROUTING,
             "bank-first_name": "Nancy",
             "bank-last_name": "Davolio",
             "bank-company": "Northwind Traders",

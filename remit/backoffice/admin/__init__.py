@@ -1,3 +1,10 @@
 """The back office's model pages, one module per area."""
 
-from remit.backoffice.admin import accounts, audit, billing, payments, provider  # noqa: F401
+from remit.backoffice.admin import (  # noqa: F401
+    accounts,
+    audit,
+    billing,
+    payment_page,
+    payments,
+    provider,
+)

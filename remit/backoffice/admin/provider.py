@@ -25,6 +25,7 @@ AUDITED_FIELDS = [
     "support_phone",
     "gateway_url",
     "gateway_security_key",
+    "gateway_tokenization_key",
 ]
 
 
@@ -73,8 +74,14 @@ class ProviderSettingsForm(forms.ModelForm):
             "support_phone",
             "gateway_url",
             "gateway_security_key",
+            "gateway_tokenization_key",
         ]
-        widgets = {"payment_options": forms.RadioSelect}
+        widgets = {
+            "payment_options": forms.RadioSelect,
+            "gateway_tokenization_key": forms.TextInput(
+                attrs={"autocomplete": "off", "spellcheck": "false"}
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,6 +111,15 @@ class ProviderSettingsForm(forms.ModelForm):
                 cleaned[name] = ""
             elif not typed:
                 cleaned[name] = getattr(self.instance, name, "")
+        public = (cleaned.get("gateway_tokenization_key") or "").strip()
+        if public and public == (cleaned.get("gateway_security_key") or "").strip():
+            # The public key is printed in every payment page: never the private one.
+            self.add_error(
+                "gateway_tokenization_key",
+                "This is the private security key. Enter the gateway's public tokenization key.",
+            )
+            self.data = self.data.copy()
+            self.data[self.add_prefix("gateway_tokenization_key")] = ""  # never shown back
         return cleaned
 
     @property
@@ -155,8 +171,10 @@ class ProviderAdmin(admin.ModelAdmin):
             (
                 "Payment gateway (NMI)",
                 {
-                    "fields": gateway,
-                    "description": "Write-only: saved values are never shown again, only masked.",
+                    "fields": [*gateway, "gateway_tokenization_key"],
+                    "description": "The URL and security key are write-only: saved values are "
+                    "never shown again, only masked. The public tokenization key (Collect.js) is "
+                    "shown: it can only create payment tokens and is part of every payment page.",
                 },
             ),
         ]

@@ -84,6 +84,9 @@
   function methodLabel(form) {
     var chosen = form.querySelector("input[name=method]:checked");
     if (!chosen) return null;
+    if (form.hasAttribute("data-method-label") && chosen.value.indexOf("new_") === 0) {
+      return form.getAttribute("data-method-label"); // from the hosted fields' masked answer
+    }
     if (chosen.value === "new_card") {
       var number = (form.querySelector("[name='card-card_number']") || {}).value || "";
       return cardBrand(number) + " •••• " + number.slice(-4);
@@ -98,6 +101,8 @@
   }
   function hideConfirm(form) {
     if (!form) return;
+    // Back to editing: the fields may change, so the next Process Payment makes a new token.
+    if (form.hasAttribute("data-hosted-fields") && window.RemitHostedFields) window.RemitHostedFields.forget(form);
     form.querySelector("[data-confirm-panel]").hidden = true;
     form.querySelector("[data-submit-row]").hidden = false;
     form.querySelector("button[type=submit]").focus();
@@ -115,6 +120,12 @@
       if (confirmed.value === "yes") return; // let htmx (or the browser) send it
       event.preventDefault();
       event.stopImmediatePropagation();
+      var token = form.querySelector("[data-payment-token]");
+      var picked = form.querySelector("input[name=method]:checked");
+      if (token && !token.value && picked && picked.value.indexOf("new_") === 0 && window.RemitHostedFields) {
+        window.RemitHostedFields.tokenize(form); // tokenize first; its callback submits again
+        return;
+      }
       var label = methodLabel(form);
       var text = "Pay " + form.getAttribute("data-amount") + " to " + form.getAttribute("data-provider");
       form.querySelector("[data-confirm-text]").textContent = label ? text + " with " + label + "?" : text + "?";

@@ -40,6 +40,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _interrupt)
         remit = [sys.executable, "-m", "remit"]
         env = {**os.environ, **demo_environment(gateway_port=gateway_port)}
+        if importlib.util.find_spec("sandbox_gateway"):
+            from sandbox_gateway.hosted import tokenization_key_for
+
+            # The sandbox's public Collect.js key for the demo key (what it prints on start).
+            env["GATEWAY_TOKENIZATION_KEY"] = tokenization_key_for(DEMO_GATEWAY_KEY)
         steps = (
             ["migrate", "--noinput", "-v", "0"],
             ["collectstatic", "--noinput", "-v", "0"],
