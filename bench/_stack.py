@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from _env import bench_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -51,45 +52,21 @@ def scratch_database(base_url: str, keep: bool = False):
 
 
 def environment(database_url: str, sandbox, scratch: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "remit.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "GATEWAY_URL": sandbox.url,
-        "GATEWAY_SECURITY_KEY": sandbox.security_key,
-        "GATEWAY_TOKENIZATION_KEY": sandbox.tokenization_key,
+    return bench_environment(
+        sandbox,
+        DATABASE_URL=database_url,
         # The timeout fault waits longer than this; short, so timeouts cost seconds, not minutes.
-        "GATEWAY_READ_TIMEOUT": "2",
-        "LOG_LEVEL": "ERROR",
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        # Every bench payer pays from 127.0.0.1 and fails on purpose: the card-testing limits
-        # would (rightly) stop it. They are tested on their own (tests/payments/test_limits*).
-        **{
-            f"LIMIT_{what}": "1000000"
-            for what in (
-                "FAILURES_PER_USER_PER_HOUR",
-                "FAILURES_PER_ORGANIZATION_PER_HOUR",
-                "FAILURES_PER_IP_PER_HOUR",
-                "NEW_METHODS_PER_USER_PER_DAY",
-                "NEW_METHODS_PER_ORGANIZATION_PER_DAY",
-                "NEW_METHODS_PER_IP_PER_DAY",
-            )
-        },
+        GATEWAY_READ_TIMEOUT="2",
+        LOG_LEVEL="ERROR",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         # Reconciliation as in production, faster: every 2 s, and an order the gateway does not
         # know is taken as never charged after 3 s (production: 60 s and 300 s).
-        "RECONCILE_EVERY": "2",
-        "RECONCILE_NOT_FOUND_AFTER": "3",
-        "REMIT_BENCH_REQUEST_LOG": str(scratch / "requests.log"),
-        "STATIC_ROOT": str(scratch / "static"),
-        "PYTHONUNBUFFERED": "1",
-    }
+        RECONCILE_EVERY="2",
+        RECONCILE_NOT_FOUND_AFTER="3",
+        REMIT_BENCH_REQUEST_LOG=str(scratch / "requests.log"),
+        STATIC_ROOT=str(scratch / "static"),
+        PYTHONUNBUFFERED="1",
+    )
 
 
 def remit(env: dict[str, str], *args: str) -> str:

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from _env import bench_environment
 
 from remit.testing.cards import VISA
 
@@ -40,27 +41,7 @@ CARD = VISA
 
 
 def environment(sandbox) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "GATEWAY_URL": sandbox.url,
-        "GATEWAY_SECURITY_KEY": sandbox.security_key,
-        "GATEWAY_TOKENIZATION_KEY": sandbox.tokenization_key,
-        "LOG_LEVEL": "WARNING",
-        # Every bench client pays from 127.0.0.1: lift the card-testing limits for this run only.
-        "LIMIT_NEW_METHODS_PER_IP_PER_DAY": "1000000",
-        "LIMIT_NEW_METHODS_PER_ORGANIZATION_PER_DAY": "1000000",
-        "LIMIT_FAILURES_PER_IP_PER_HOUR": "1000000",
-        # Payments in flight count against the failure limits (one organization pays here).
-        "LIMIT_FAILURES_PER_ORGANIZATION_PER_HOUR": "1000000",
-        "DJANGO_SETTINGS_MODULE": "remit.settings",
-    }
+    return bench_environment(sandbox, LOG_LEVEL="WARNING")
 
 
 AMOUNT_BASE = random.randrange(10_000, 5_000_000)  # cents; every amount of a run is distinct

@@ -51,20 +51,6 @@ def smtp_back_up(settings) -> None:
 def run_ready_jobs() -> list[str]:
     """As tests.payments.conftest.run_worker, but a failing job is returned, not asserted: the old
     code's receipt job died with the SMTP error."""
-    from django_tasks_db.management.commands.db_worker import Worker
-    from django_tasks_db.models import DBTaskResult
+    from tests.payments.conftest import run_ready_jobs as run
 
-    worker = Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
-    while (job := DBTaskResult.objects.ready().get_locked()) is not None:
-        job.claim(worker.worker_id)
-        worker.run_task(job)
-    return [job.task_path for job in DBTaskResult.objects.failed()]
+    return [job.task_path for job in run()[1]]

@@ -62,9 +62,9 @@ def sales_at_gateway(sandbox) -> list:
     return parse_query_xml(sandbox.query_xml(action_type="sale"))
 
 
-def run_worker() -> int:
+def run_ready_jobs() -> tuple[int, list]:
     """Run the ready jobs from the real queue (django-tasks-db's table), with its worker's own
-    run_task, inside the test's transaction. A job that fails fails the test."""
+    run_task, inside the test's transaction. Returns how many ran and the failed ones."""
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
@@ -83,7 +83,12 @@ def run_worker() -> int:
         job.claim(worker.worker_id)
         worker.run_task(job)
         ran += 1
-    failed = list(DBTaskResult.objects.failed())
+    return ran, list(DBTaskResult.objects.failed())
+
+
+def run_worker() -> int:
+    """run_ready_jobs, where a job that fails fails the test."""
+    ran, failed = run_ready_jobs()
     assert not failed, [f"{job.task_path}: {job.traceback}" for job in failed]
     return ran
 
