@@ -25,6 +25,8 @@ def periodic_jobs() -> dict[str, tuple[str, int]]:
             "remit.payments.tasks.reconcile_open_payments",
             settings.RECONCILE_EVERY,
         ),
+        # Each PSA connection has its own interval; this only looks for one that is due.
+        "psa-sync": ("remit.psa.tasks.sync_due_connections", 60),
     }
 
 
