@@ -92,7 +92,7 @@ class PsaConnectionAdmin(admin.ModelAdmin):
     change_form_template = "psa/connection_change_form.html"
     fieldsets = [
         (
-            "Autotask API user",
+            "Credentials",
             {
                 "fields": ["username", "secret", "integration_code", "zone_lookup_url"],
                 "description": "Remit finds the user's zone by itself (ZoneInformation).",
