@@ -1,4 +1,4 @@
-"""Secrets kept in the database (PSA API secrets) are encrypted at rest with Fernet
+"""Secrets kept in the database (PSA API secrets, the gateway's security key) are encrypted at rest with Fernet
 (AES-128-CBC + HMAC-SHA256, from `cryptography`).
 
 Key policy:
@@ -15,6 +15,7 @@ Key policy:
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from functools import cache
 
@@ -23,6 +24,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+logger = logging.getLogger(__name__)
 
 ENV_NAME = "REMIT_ENCRYPTION_KEY"
 
@@ -73,3 +77,33 @@ def decrypt(token: str) -> str:
         raise SecretUnreadable(
             f"A stored secret cannot be decrypted with the configured {ENV_NAME}; enter it again."
         ) from None
+
+
+def looks_encrypted(value: str) -> bool:
+    # Every Fernet token starts with the version byte 0x80, "gAAAAA" in urlsafe base64.
+    return value.startswith("gAAAAA")
+
+
+class EncryptedTextField(models.TextField):
+    """A text column stored encrypted (Fernet), read back as plain text: code that reads or sets
+    the attribute sees the secret; the database, its dumps and backups only see the token.
+
+    A value that cannot be decrypted (the key changed) reads as empty and is logged, so a lost
+    key means "not configured" (staff enter the secret again), never an error on every page. A
+    value that is not a token at all (written before the column was encrypted) reads as is, until
+    the data migration or the next save encrypts it."""
+
+    def from_db_value(self, value, expression, connection):
+        if not value:
+            return value or ""
+        if not looks_encrypted(value):
+            return value
+        try:
+            return decrypt(value)
+        except SecretUnreadable:
+            logger.error("%s cannot be decrypted with the configured %s", self.name, ENV_NAME)
+            return ""
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return encrypt(value) if value else ""
