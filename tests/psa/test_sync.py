@@ -182,3 +182,26 @@ def test_bad_records_are_reported_with_their_autotask_id_and_the_rest_syncs(prov
     assert Invoice.objects.filter(state=Invoice.State.VOID).count() == 1  # 200011, voided there
     failed = {external_id for entity, external_id in reasons if entity == "invoice"}
     assert Invoice.objects.count() + len(failed) + 3 == 30  # 3 belong to the nameless company
+
+
+def test_the_periodic_job_queues_one_sync_per_interval(connection):
+    import datetime
+
+    from django.utils import timezone
+
+    from remit.core.periodic import periodic_jobs
+    from remit.psa.schedule import queue_due_syncs
+
+    assert periodic_jobs()["psa-sync"][0] == "remit.psa.tasks.sync_due_connections"
+    now = timezone.now()
+    (first,) = queue_due_syncs(now)
+    assert first.status == SyncRun.Status.QUEUED
+    assert queue_due_syncs(now) == []  # not due again
+    assert SyncRun.objects.count() == 1
+    SyncRun.objects.filter(pk=first.pk).update(status=SyncRun.Status.SUCCEEDED)
+    assert queue_due_syncs(now + datetime.timedelta(minutes=30)) == []
+    (second,) = queue_due_syncs(now + datetime.timedelta(minutes=61))
+    assert second.pk != first.pk
+    connection.sync_interval_minutes = 0
+    connection.save()
+    assert queue_due_syncs(now + datetime.timedelta(days=1)) == []
