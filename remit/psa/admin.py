@@ -32,6 +32,7 @@ class ConnectionForm(forms.ModelForm):
     zone_lookup_url = forms.URLField(
         label="Zone lookup URL",
         assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField", "spellcheck": "false"}),
         initial="https://webservices.autotask.net/atservicesrest",
         help_text="Where the API user's zone is asked (ZoneInformation). Leave as is for Autotask.",
     )
