@@ -5,8 +5,8 @@ Key policy:
 - `REMIT_ENCRYPTION_KEY`: one or more Fernet keys (urlsafe base64 of 32 bytes, as made by
   `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`),
   comma-separated. The first encrypts; every one decrypts (MultiFernet), so a key is rotated by
-  putting the new one first and keeping the old one until `remit rotate-secrets` (or the next
-  save) re-encrypts. A malformed key is an error at first use that names the variable.
+  putting the new one first and keeping the old one until every secret was saved again (saving
+  re-encrypts with the first key). A malformed key is an error at first use that names the variable.
 - Unset: a key is derived from SECRET_KEY (HKDF-SHA256). Fine for the demo and tests; in
   production set REMIT_ENCRYPTION_KEY (`remit check --deploy` warns otherwise), because changing
   SECRET_KEY would then make the stored secrets unreadable (they must be entered again).

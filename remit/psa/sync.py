@@ -22,6 +22,7 @@ from remit.api.models import ApiKey
 from remit.api.services import Caller
 from remit.audit.models import AuditEvent
 from remit.audit.services import record_event
+from remit.core.encryption import SecretUnreadable
 from remit.psa.base import PsaConnector, PsaError
 from remit.psa.models import PsaConnection, SyncFailure, SyncRun
 from remit.psa.writers import CREATED, FAILED, FLAGGED, SKIPPED, UPDATED, Outcome, Writer
@@ -114,6 +115,9 @@ def run_sync(
         _write(run, connection, book, progress)
     except PsaError as error:
         run.error = error.message
+        run.status = SyncRun.Status.FAILED
+    except SecretUnreadable as error:
+        run.error = str(error)
         run.status = SyncRun.Status.FAILED
     except Exception as error:  # a bug: the run must not stay "running" forever
         logger.exception("PSA sync %s failed", run.pk)

@@ -173,3 +173,12 @@ def test_an_unreachable_zone_is_named(client, sandbox):
         client.test_connection()
     assert failure.value.kind == "unreachable"
     assert "127.0.0.1" in failure.value.message
+
+
+def test_billing_items_page_past_500_records_too(client, sandbox):
+    expected = sandbox.health()["BillingItems"]
+    assert expected > 1200
+    before = sandbox.health()["queries"]
+    items = client.query_all("BillingItems", ALL)
+    assert len({item["id"] for item in items}) == len(items) == expected
+    assert sandbox.health()["queries"] - before == -(-expected // 500)

@@ -205,3 +205,13 @@ def test_the_periodic_job_queues_one_sync_per_interval(connection):
     connection.sync_interval_minutes = 0
     connection.save()
     assert queue_due_syncs(now + datetime.timedelta(days=1)) == []
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_the_run_clearly(connection, sync, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("REMIT_ENCRYPTION_KEY", Fernet.generate_key().decode())  # another key
+    run = sync()
+    assert run.status == SyncRun.Status.FAILED
+    assert "enter it again" in run.error
+    assert not Organization.objects.exists()
