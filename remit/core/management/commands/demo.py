@@ -156,9 +156,11 @@ class Command(BaseCommand):
         out.write(
             f"Sandbox gateway: http://127.0.0.1:{gateway_port}/ (test card 4111 1111 1111 1111)"
         )
-        out.write(
-            f"Autotask sandbox: http://127.0.0.1:{autotask_port}/ (connected; the first sync runs "
-            f"now: back office → Autotask, http://127.0.0.1:{port}/backoffice/psa/psaconnection/)"
-        )
+        if importlib.util.find_spec("autotask_sandbox"):
+            out.write(
+                f"Autotask sandbox: http://127.0.0.1:{autotask_port}/ (connected; the first sync "
+                f"runs now: back office → Autotask, "
+                f"http://127.0.0.1:{port}/backoffice/psa/psaconnection/)"
+            )
         out.write("Receipts and password-reset emails are printed here. Press Ctrl+C to stop.")
         out.write("")
