@@ -3,6 +3,7 @@ company, invited, signs in, sees the company's invoices and pays one."""
 
 import re
 
+from django.core import mail
 from django.db import transaction
 from playwright.sync_api import expect
 
@@ -43,16 +44,31 @@ def test_staff_connect_autotask_sync_and_a_synced_client_pays(page, demo_data, g
         expect(counts.get_by_role("row", name=re.compile("^Invoices 6"))).to_be_visible()
         screenshot("autotask-synced")
 
-    # Staff invite one contact (active, with the Manager level); they choose a password.
+    # Staff choose one synced contact to invite, as Manager; the invitation email goes out.
     contact = User.objects.filter(external_id__startswith="autotask:contact:").first()
     assert not contact.is_active
-    contact.is_active = True
-    contact.security_level = SecurityLevel.objects.get(name=SecurityLevel.MANAGER)
-    contact.set_password("remit-demo-2026")
-    contact.save()
+    page.goto("/backoffice/psa/psaconnection/")
+    page.get_by_role("link", name=re.compile("Invite contacts")).click()
+    page.get_by_label(re.compile(re.escape(contact.email))).check()
+    page.get_by_label("Security level").select_option(label=SecurityLevel.MANAGER)
+    screenshot("autotask-invite")
+    page.get_by_role("button", name="Invite selected contacts").click()
+    expect(page.get_by_text("Invited 1 contact(s).")).to_be_visible()
+    with transaction.atomic():
+        assert run_worker() == 1  # the outbox sends the invitation
+    link = re.search(r"https?://\S+/invite/\S+", mail.outbox[-1].body).group(0)
+
+    # The contact opens the link and chooses a password.
+    page.context.clear_cookies()
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill("a-long-client-passphrase-26")
+    page.get_by_label("New password confirmation").fill("a-long-client-passphrase-26")
+    page.get_by_role("button", name="Save my password").click()
+    contact.refresh_from_db()
+    assert contact.has_usable_password()
 
     page.context.clear_cookies()
-    sign_in(page, contact.email)
+    sign_in(page, contact.email, "a-long-client-passphrase-26")
     synced = Invoice.objects.filter(organization=contact.organization).order_by("number")
     number = synced.first().number
     page.goto("/reports/invoices/")

@@ -15,6 +15,7 @@ from remit.audit.models import AuditEvent
 from remit.audit.services import record_event
 from remit.core.encryption import SecretUnreadable
 from remit.psa.base import PsaError
+from remit.psa.invite import InviteContactsForm, invite_contacts, waiting_contacts
 from remit.psa.models import COMPANY_TYPES, InviteRule, PsaConnection, SyncRun
 from remit.psa.sync import connector_for, queue_sync
 
@@ -128,6 +129,7 @@ class PsaConnectionAdmin(admin.ModelAdmin):
             "title": "Connect Autotask",
             "connection": connection,
             "recent_runs": connection.runs.all()[:5],
+            "waiting": waiting_contacts().count(),
             "can_act": connection.is_configured and self.has_change_permission(request, connection),
             "show_save_and_continue": False,
         }
@@ -159,6 +161,7 @@ class PsaConnectionAdmin(admin.ModelAdmin):
         return [
             path("test/", view(require_POST(self.test_view)), name="psa_connection_test"),
             path("sync/", view(require_POST(self.sync_view)), name="psa_connection_sync"),
+            path("invite/", view(self.invite_view), name="psa_connection_invite"),
             *super().get_urls(),
         ]
 
@@ -202,6 +205,26 @@ class PsaConnectionAdmin(admin.ModelAdmin):
             "psa.sync_requested", request=request, obj=run, summary=f"Sync #{run.pk} requested"
         )
         return HttpResponseRedirect(reverse("admin:psa_syncrun_change", args=[run.pk]))
+
+    def invite_view(self, request):
+        """Synced contacts wait, inactive, until staff pick whom to invite (and at which level)."""
+        connection = self._connection()
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        form = InviteContactsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            invited = invite_contacts(
+                form.cleaned_data["users"], form.cleaned_data["security_level"], request=request
+            )
+            self.message_user(request, f"Invited {invited} contact(s).", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:psa_connection_invite"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Invite Autotask contacts",
+            "form": form,
+        }
+        return TemplateResponse(request, "psa/invite_contacts.html", context)
 
 
 @admin.register(SyncRun)

@@ -94,3 +94,41 @@ def test_sync_now_shows_progress_then_the_counts_and_failures(staff_client, prov
     assert re.search(r"<code>1003</code>", fragment)
     history = staff_client.get(reverse("admin:psa_syncrun_changelist")).content.decode()
     assert f"Sync #{run.pk}" in history
+
+
+def test_staff_choose_which_synced_contacts_to_invite_and_at_which_level(
+    staff_client, sandbox, sync
+):
+    from remit.accounts.models import SecurityLevel, User
+    from remit.outbox.models import EmailKind, OutgoingEmail
+
+    sync()
+    page = staff_client.get(reverse("admin:psa_connection_invite")).content.decode()
+    waiting = User.objects.filter(external_id__startswith="autotask:contact:")
+    assert waiting.count() == 12
+    for user in waiting:
+        assert user.email in page
+    # Nothing chosen: said next to the field, nothing written.
+    answer = staff_client.post(reverse("admin:psa_connection_invite"), {"security_level": "1"})
+    assert "Choose at least one contact." in answer.content.decode()
+    assert not OutgoingEmail.objects.exists()
+
+    chosen = list(waiting.order_by("pk")[:2])
+    manager = SecurityLevel.objects.get(name=SecurityLevel.MANAGER)
+    answer = staff_client.post(
+        reverse("admin:psa_connection_invite"),
+        {"users": [u.pk for u in chosen], "security_level": manager.pk},
+        follow=True,
+    )
+    assert "Invited 2 contact(s)." in answer.content.decode()
+    for user in chosen:
+        user.refresh_from_db()
+        assert user.is_active
+        assert user.security_level == manager
+    invited = OutgoingEmail.objects.filter(kind=EmailKind.INVITATION)
+    assert set(invited.values_list("user_id", flat=True)) == {u.pk for u in chosen}
+    assert chosen[0].email not in answer.content.decode()  # no longer waiting
+    assert (
+        User.objects.filter(external_id__startswith="autotask:contact:", is_active=False).count()
+        == 10
+    )
