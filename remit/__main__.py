@@ -3,7 +3,7 @@
 Remit's own commands are spelt with hyphens (`remit seed-demo`, `remit sandbox-gateway`); the Python
 modules behind them use underscores, so a hyphenated name is translated before Django looks it up.
 
-`remit sandbox-gateway` does not load Remit's settings at all: the sandbox is a separate server that
+`remit sandbox-gateway` and `remit autotask-sandbox` do not load Remit's settings at all: the sandbox is a separate server that
 needs nothing of Remit's (no `SECRET_KEY`, no `DEBUG`, no database), only where `var/` is.
 """
 
@@ -31,10 +31,27 @@ def sandbox_gateway(args: list[str]) -> None:
     run(parser.parse_args(args))
 
 
+def autotask_sandbox(args: list[str]) -> None:
+    import argparse
+
+    from autotask_sandbox.__main__ import add_arguments, run
+
+    parser = argparse.ArgumentParser(
+        prog="remit autotask-sandbox",
+        description="Run the Autotask sandbox (REST API subset) with its own SQLite book.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(db=str(var_dir() / "autotask-sandbox.sqlite3"))
+    run(parser.parse_args(args))
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     if len(argv) > 1 and argv[1] in ("sandbox-gateway", "sandbox_gateway"):
         sandbox_gateway(argv[2:])
+        return
+    if len(argv) > 1 and argv[1] in ("autotask-sandbox", "autotask_sandbox"):
+        autotask_sandbox(argv[2:])
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "remit.settings")
     if len(argv) > 1 and not argv[1].startswith("-"):

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "remit.api",
     "remit.webhooks",
     "remit.outbox",
+    "remit.psa",
 ]
 
 MIDDLEWARE = [

@@ -89,12 +89,16 @@ def test_periodic_jobs_are_enqueued_once_per_slot_by_competing_schedulers():
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    # Two periodic jobs (reconciliation, the payment page check): each enqueued exactly once.
+    # Three periodic jobs (reconciliation, the payment page check, the PSA sync check): each
+    # enqueued exactly once, whichever scheduler wins.
     assert sorted(name for r in results for name in r) == [
         "check-payment-page",
+        "psa-sync",
         "reconcile-payments",
     ]
-    assert PeriodicRun.objects.count() == 2
+    assert PeriodicRun.objects.count() == 3
     assert DBTaskResult.objects.filter(task_path__endswith="reconcile_open_payments").count() == 1
     assert DBTaskResult.objects.filter(task_path__endswith="check_payment_page_task").count() == 1
-    assert enqueue_due_jobs(now + 60) == ["reconcile-payments"]  # its next slot; the check is daily
+    assert DBTaskResult.objects.filter(task_path__endswith="sync_due_connections").count() == 1
+    # Their next slot: reconciliation and the PSA check run every minute, the page check daily.
+    assert enqueue_due_jobs(now + 60) == ["reconcile-payments", "psa-sync"]

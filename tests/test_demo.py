@@ -38,7 +38,7 @@ def test_the_demo_environment_turns_debug_off(tmp_path, monkeypatch):
 
 @pytest.fixture
 def running_demo(tmp_path):
-    port, gateway_port = _free_port(), _free_port()
+    port, gateway_port, autotask_port = _free_port(), _free_port(), _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -55,6 +55,8 @@ def running_demo(tmp_path):
             str(port),
             "--gateway-port",
             str(gateway_port),
+            "--autotask-port",
+            str(autotask_port),
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -10,6 +10,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "portal.example.com",
     "DATABASE_URL": "sqlite:////tmp/remit-deploy-check.sqlite3",
     "DJANGO_SETTINGS_MODULE": "remit.settings",
+    # A production deployment sets its own encryption key for secrets at rest (docs/autotask.md).
+    "REMIT_ENCRYPTION_KEY": "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=",
 }
 
 
@@ -37,6 +39,12 @@ def test_check_deploy_is_clean():
     result = run_remit("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_the_encryption_key_is_derived():
+    result = run_remit("check", "--deploy", env={"REMIT_ENCRYPTION_KEY": ""})
+    assert "remit.psa.W001" in result.stdout + result.stderr
+    assert "REMIT_ENCRYPTION_KEY is not set" in result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -384,3 +384,7 @@ def refund_create(
     return Status(
         200 if replayed else 201, {**refund_data(refund, payment), "payment": payment_data(payment)}
     )
+
+
+# The PSA sync history (remit/psa/api.py) registers its operations on this API.
+from remit.psa import api as _psa_api  # noqa: E402, F401

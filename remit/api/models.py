@@ -16,6 +16,7 @@ class Scope(models.TextChoices):
     INVOICES_WRITE = "invoices:write", "Create and update invoices"
     PAYMENTS_READ = "payments:read", "Read payments and refunds"
     REFUNDS_WRITE = "refunds:write", "Request refunds"
+    SYNCS_READ = "syncs:read", "Read the PSA sync history"
 
 
 class ApiKey(models.Model):

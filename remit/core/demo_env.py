@@ -30,7 +30,7 @@ def demo_secret_key(folder: Path) -> str:
     return path.read_text().strip()
 
 
-def demo_environment(*, gateway_port: int = 8001) -> dict[str, str]:
+def demo_environment(*, gateway_port: int = 8001, autotask_port: int = 8002) -> dict[str, str]:
     """The variables every process of the demo runs with: production settings, on loopback."""
     folder = var_dir()
     return {
@@ -45,5 +45,7 @@ def demo_environment(*, gateway_port: int = 8001) -> dict[str, str]:
         "STATIC_ROOT": str(folder / "static"),
         "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
         "GATEWAY_SECURITY_KEY": DEMO_GATEWAY_KEY,
+        # seed-demo connects Remit to the Autotask sandbox `remit demo` starts there.
+        "AUTOTASK_SANDBOX_URL": f"http://127.0.0.1:{autotask_port}",
         "PYTHONUNBUFFERED": "1",
     }

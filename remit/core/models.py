@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from remit.core.encryption import EncryptedTextField
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -50,7 +52,8 @@ class Provider(models.Model):
     support_phone = models.CharField(max_length=40, blank=True)
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.
     gateway_url = models.URLField(blank=True)
-    gateway_security_key = models.CharField(max_length=200, blank=True)
+    # Encrypted at rest (REMIT_ENCRYPTION_KEY, remit/core/encryption.py); reads as plain text.
+    gateway_security_key = EncryptedTextField(blank=True)
     # Collect.js's public key (it can only create payment tokens, so it may be shown); empty falls
     # back to GATEWAY_TOKENIZATION_KEY.
     gateway_tokenization_key = models.CharField(

@@ -29,6 +29,8 @@ def periodic_jobs() -> dict[str, tuple[str, int]]:
             "remit.portal.tasks.check_payment_page_task",
             settings.PAYMENT_PAGE_CHECK_EVERY,
         ),
+        # Each PSA connection has its own interval; this only looks for one that is due.
+        "psa-sync": ("remit.psa.tasks.sync_due_connections", 60),
     }
 
 

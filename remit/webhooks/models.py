@@ -15,6 +15,7 @@ class EventType(models.TextChoices):
     PAYMENT_FAILED = "payment.failed", "payment.failed — declined or refused"
     PAYMENT_RETURNED = "payment.returned", "payment.returned — eCheck returned by the bank"
     PAYMENT_REFUNDED = "payment.refunded", "payment.refunded — refunded or voided"
+    SYNC_FINISHED = "sync.finished", "sync.finished — a PSA (Autotask) sync run ended"
 
 
 def new_secret() -> str:

@@ -114,6 +114,8 @@ class TestAddresses:
             ("GET", "/api/payments"),
             ("GET", "/api/payments/{payment_id}"),
             ("POST", "/api/payments/{payment_id}/refunds"),
+            ("GET", "/api/syncs"),
+            ("GET", "/api/syncs/{run_id}"),
         }
         refunds = schema["paths"]["/api/payments/{payment_id}/refunds"]["post"]
         assert list(refunds["responses"]["409"]["content"]) == ["application/problem+json"]

@@ -27,6 +27,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--gateway-port", type=int, default=8001)
+        parser.add_argument("--autotask-port", type=int, default=8002)
         parser.add_argument(
             "--settle-after",
             type=int,
@@ -34,12 +35,15 @@ class Command(BaseCommand):
             help="Seconds before the sandbox settles a transaction (eChecks stay pending until then).",
         )
 
-    def handle(self, *args, port, gateway_port, settle_after, **options):
+    def handle(self, *args, port, gateway_port, autotask_port, settle_after, **options):
         # Explicitly: a shell that starts the demo in the background leaves SIGINT ignored.
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)
         remit = [sys.executable, "-m", "remit"]
-        env = {**os.environ, **demo_environment(gateway_port=gateway_port)}
+        env = {
+            **os.environ,
+            **demo_environment(gateway_port=gateway_port, autotask_port=autotask_port),
+        }
         if importlib.util.find_spec("sandbox_gateway"):
             from sandbox_gateway.hosted import tokenization_key_for
 
@@ -74,12 +78,28 @@ class Command(BaseCommand):
                     env=env,
                 )
             )
+        if importlib.util.find_spec("autotask_sandbox"):
+            # An MSP book in Autotask's shape; seed-demo connected Remit to it and queued a sync.
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    [
+                        *remit,
+                        "autotask-sandbox",
+                        "--port",
+                        str(autotask_port),
+                        "--db",
+                        str(settings.VAR_DIR / "autotask-sandbox.sqlite3"),
+                        "--quiet",
+                    ],
+                    env=env,
+                )
+            )
         processes.append(subprocess.Popen([*remit, "worker"], env=env))  # noqa: S603
         processes.append(
             subprocess.Popen([*remit, "runserver", f"127.0.0.1:{port}"], env=env)  # noqa: S603
         )
         self._wait_until_serving(f"http://127.0.0.1:{port}/healthz", processes)
-        self._print_welcome(port, gateway_port)
+        self._print_welcome(port, gateway_port, autotask_port)
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
@@ -121,7 +141,7 @@ class Command(BaseCommand):
         token = issue_staff_invitation(staff)
         return invitation_url(token, base_url=f"http://127.0.0.1:{port}")
 
-    def _print_welcome(self, port: int, gateway_port: int) -> None:
+    def _print_welcome(self, port: int, gateway_port: int, autotask_port: int = 8002) -> None:
         out = self.stdout
         out.write("")
         out.write(self.style.SUCCESS(f"Remit is running at http://127.0.0.1:{port}/"))
@@ -141,5 +161,11 @@ class Command(BaseCommand):
         out.write(
             f"Sandbox gateway: http://127.0.0.1:{gateway_port}/ (test card 4111 1111 1111 1111)"
         )
+        if importlib.util.find_spec("autotask_sandbox"):
+            out.write(
+                f"Autotask sandbox: http://127.0.0.1:{autotask_port}/ (connected; the first sync "
+                f"runs now: back office → Autotask, "
+                f"http://127.0.0.1:{port}/backoffice/psa/psaconnection/)"
+            )
         out.write("Receipts and password-reset emails are printed here. Press Ctrl+C to stop.")
         out.write("")

@@ -134,8 +134,13 @@ class Command(BaseCommand):
                     Invoice.objects.filter(pk=invoice.pk).update(amount_paid=invoice.total)
                 created_invoices += 1
 
+        from remit.psa.demo import connect_demo_sandbox
+
+        first_sync = connect_demo_sandbox()
         if options["verbosity"] == 0:
             return
+        if first_sync is not None:
+            self.stdout.write(f"Connected to the Autotask sandbox; sync #{first_sync.pk} queued.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({created_people} people and {created_invoices} invoices added). "
