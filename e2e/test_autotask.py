@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from e2e.conftest import sign_in
 from e2e.test_backoffice import sign_in_staff
-from e2e.test_make_payment import fill_card, open_window, process_and_confirm
+from e2e.test_make_payment import fill_address, fill_card, open_window, process_and_confirm
 from remit.accounts.models import SecurityLevel, User
 from remit.billing.models import Invoice
 from remit.testing.autotask_sandbox import AutotaskSandboxProcess
@@ -76,7 +76,8 @@ def test_staff_connect_autotask_sync_and_a_synced_client_pays(page, demo_data, g
         expect(page.get_by_role("link", name=invoice.number, exact=True)).to_be_visible()
     page.get_by_role("link", name=number, exact=True).click()
     dialog = open_window(page)
-    fill_card(dialog)
+    fill_address(dialog)
+    fill_card(page)  # the gateway's hosted fields
     process_and_confirm(dialog, "Pay $")
     expect(dialog.get_by_text("Payment has been processed")).to_be_visible()
     screenshot("autotask-client-paid", full_page=False)
