@@ -9,39 +9,27 @@ logs the refusal's path only).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from remit.core.logging import mask_numbers
+
 CARD_FIELD_NAMES = frozenset(
     {"ccnumber", "cvv", "cvv2", "checkaccount", "card_number", "account_number"}
 )
-# Runs of digits with single spaces or hyphens between them.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
 REFUSED = (
     "Card and bank account numbers are not accepted here. Enter them in the secure fields of "
     "the Make a Payment window, which send them to the payment gateway directly.\n"
 )
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
 def looks_like_card_number(value: str) -> bool:
-    """Somewhere in `value`, 13 to 19 digits (with spaces or hyphens) that pass the Luhn check."""
-    for match in _DIGIT_RUN.finditer(value):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
-    return False
+    """Somewhere in `value`, a card number: 12 to 19 digits (alone, or split by single spaces or
+    dashes) passing the Luhn check, and not inside an identifier. The same rule as the log mask
+    (remit.core.logging): digits joined to letters or other dash-joined words — an attempt key's
+    UUID, a payment token — are never a card number, however their digits happen to fall."""
+    return mask_numbers(value) != value
 
 
 def carries_card_data(data) -> bool:
