@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from remit.audit.services import record_event
-from remit.billing.models import Invoice
 from remit.gateway.base import (
     GatewayResult,
     Outcome,
@@ -28,6 +27,7 @@ from remit.payments.services.state import (
     _count_failure,
     _queue_receipt,
     _transition,
+    lock_invoices,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def record_gateway_outcome(
         if payment.state not in (PaymentState.PROCESSING, PaymentState.UNKNOWN):
             logger.info("payment %s already %s; answer ignored", payment.order_id, payment.state)
             return payment
-        invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+        locked = lock_invoices(payment)
         payment.transaction_id = _clean(result.transaction_id, 64) or payment.transaction_id
         payment.auth_code = _clean(result.auth_code, 32)
         payment.response_code = _clean(result.response_code, 8)
@@ -68,7 +68,7 @@ def record_gateway_outcome(
         if result.outcome == Outcome.APPROVED:
             _transition(
                 payment,
-                invoice,
+                locked,
                 _approved_state(payment),
                 source=source,
                 message=_approved_message(payment),
@@ -78,7 +78,7 @@ def record_gateway_outcome(
         elif result.outcome == Outcome.DECLINED:
             _transition(
                 payment,
-                invoice,
+                locked,
                 PaymentState.DECLINED,
                 source=source,
                 message=f"Declined: {payment.response_text} ({payment.response_code})",
@@ -88,7 +88,7 @@ def record_gateway_outcome(
         elif result.outcome == Outcome.ERROR and not result.needs_lookup:
             _transition(
                 payment,
-                invoice,
+                locked,
                 PaymentState.FAILED,
                 source=source,
                 message=f"Refused by the gateway: {payment.response_text} ({payment.response_code})",
@@ -105,7 +105,7 @@ def record_gateway_outcome(
             )
             _transition(
                 payment,
-                invoice,
+                locked,
                 PaymentState.UNKNOWN,
                 source=source,
                 message=f"Outcome unknown: {why}",

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from remit.audit.services import record_event
-from remit.billing.models import Invoice
 from remit.gateway import get_gateway
 from remit.gateway.base import (
     Condition,
@@ -27,10 +26,12 @@ from remit.payments.models import (
 )
 from remit.payments.services.common import _clean
 from remit.payments.services.state import (
+    Locked,
     _approved_state,
     _count_failure,
     _queue_receipt,
     _transition,
+    lock_invoices,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def reconcile_payment(
             .select_related("payer")
             .get(pk=payment_id)
         )
-        invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+        locked = lock_invoices(payment)
         payment.last_checked_at = now
         payment.save(update_fields=["last_checked_at"])
         if sale is None:
@@ -100,20 +101,18 @@ def reconcile_payment(
             ):
                 _transition(
                     payment,
-                    invoice,
+                    locked,
                     PaymentState.FAILED,
                     source="reconcile",
                     message="The gateway has no record of this payment: nothing was charged",
                 )
                 _audit_reconciled(payment)
             return payment.state
-        _apply_gateway_transaction(payment, invoice, sale)
+        _apply_gateway_transaction(payment, locked, sale)
     return payment.state
 
 
-def _apply_gateway_transaction(
-    payment: Payment, invoice: Invoice, sale: GatewayTransaction
-) -> None:
+def _apply_gateway_transaction(payment: Payment, locked: Locked, sale: GatewayTransaction) -> None:
     data = {"condition": str(sale.condition), "actions": [a.action_type for a in sale.actions]}
     if payment.state in (PaymentState.PROCESSING, PaymentState.UNKNOWN):
         sale_action = sale.last_action("sale")
@@ -124,7 +123,7 @@ def _apply_gateway_transaction(
         if sale.sale_approved:
             _transition(
                 payment,
-                invoice,
+                locked,
                 _approved_state(payment),
                 source="reconcile",
                 message="Found approved at the gateway",
@@ -134,7 +133,7 @@ def _apply_gateway_transaction(
         else:
             _transition(
                 payment,
-                invoice,
+                locked,
                 PaymentState.DECLINED,
                 source="reconcile",
                 message="Found declined at the gateway",
@@ -148,7 +147,7 @@ def _apply_gateway_transaction(
         if payment.state in (PaymentState.APPROVED, PaymentState.PENDING):
             _transition(
                 payment,
-                invoice,
+                locked,
                 PaymentState.VOIDED,
                 source="reconcile",
                 message="Voided at the gateway",
@@ -162,7 +161,7 @@ def _apply_gateway_transaction(
             payment.return_code = sale.return_code[:8]
             _transition(
                 payment,
-                invoice,
+                locked,
                 PaymentState.RETURNED,
                 source="reconcile",
                 message=f"Returned by the bank: {payment.return_code} {returned.response_text}".strip(),
@@ -179,7 +178,7 @@ def _apply_gateway_transaction(
     if is_settled and payment.state in (PaymentState.APPROVED, PaymentState.PENDING):
         _transition(
             payment,
-            invoice,
+            locked,
             PaymentState.SETTLED,
             source="reconcile",
             message="Settled",

@@ -21,8 +21,10 @@ from remit.gateway.base import (
     PaymentKind,
 )
 from remit.payments.models import (
+    APPLIED_STATES,
     MethodKind,
     Payment,
+    PaymentAllocation,
     PaymentEvent,
     PaymentState,
     Refund,
@@ -30,7 +32,7 @@ from remit.payments.models import (
     RefundState,
 )
 from remit.payments.services.common import _clean
-from remit.payments.services.state import _transition
+from remit.payments.services.state import Locked, _transition, lock_invoices
 from remit.payments.signals import payment_changed
 
 logger = logging.getLogger(__name__)
@@ -53,13 +55,17 @@ def refund_payment(
     ip_address: str | None = None,
     gateway: Gateway | None = None,
     actor_label: str = "",
+    reduce: list[int] | None = None,
 ) -> Refund:
     """Refund a settled payment, fully or partly (up to what is still applied). `actor_label`
-    names a requester that is not a user (an integration's API key)."""
+    names a requester that is not a user (an integration's API key). A partial refund of a payment
+    of several invoices reduces them in the order of `reduce` (invoice ids, staff's choice), then
+    newest first; which invoices it reduced, by how much, is in the audit log."""
     return _child_transaction(
         payment,
         RefundKind.REFUND,
         amount,
+        reduce=reduce,
         acting_user=acting_user,
         reason=reason,
         via=via,
@@ -108,6 +114,7 @@ def _child_transaction(
     ip_address,
     gateway,
     actor_label,
+    reduce=None,
 ):
     actor_label = actor_label or getattr(acting_user, "email", "") or via
     if gateway is None:  # before anything is written: no gateway, no refund row left behind
@@ -152,10 +159,12 @@ def _child_transaction(
                         f"At most {format_money(locked.applied_amount)} can be refunded.",
                         "too_much",
                     )
+            split = split_refund(locked, amount, reduce if kind == RefundKind.REFUND else None)
             refund = Refund.objects.create(
                 payment=locked,
                 kind=kind,
                 amount=amount,
+                allocation={str(k): str(v) for k, v in split.items()},
                 reason=reason[:200],
                 requested_by=acting_user,
                 requested_via=via,
@@ -175,6 +184,7 @@ def _child_transaction(
                 summary=f"{refund.get_kind_display()} of {format_money(amount)} requested for {locked.order_id}",
                 ip_address=ip_address,
                 reason=reason,
+                invoices=_split_by_number(split),
             )
     except IntegrityError:
         raise RefundRefused(
@@ -219,7 +229,7 @@ def record_refund_outcome(
         if refund.state not in (RefundState.PROCESSING, RefundState.UNKNOWN):
             return refund
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
-        invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+        locked = lock_invoices(payment)
         refund.transaction_id = _clean(result.transaction_id, 64)
         refund.response_code = _clean(result.response_code, 8)
         refund.response_text = _clean(result.response_text, 255)
@@ -227,7 +237,7 @@ def record_refund_outcome(
             refund.state = RefundState.SUCCEEDED
             refund.completed_at = timezone.now()
             refund.save()
-            _apply_refund(refund, payment, invoice)
+            _apply_refund(refund, payment, locked)
         elif result.outcome == Outcome.DECLINED or (
             result.outcome == Outcome.ERROR and not result.needs_lookup
         ):
@@ -261,26 +271,70 @@ def record_refund_outcome(
     return refund
 
 
-def _apply_refund(refund: Refund, payment: Payment, invoice: Invoice) -> None:
+def _apply_refund(refund: Refund, payment: Payment, locked: Locked) -> None:
     if refund.kind == RefundKind.VOID:
         _transition(
-            payment, invoice, PaymentState.VOIDED, source="gateway", message="Voided", emit=False
+            payment, locked, PaymentState.VOIDED, source="gateway", message="Voided", emit=False
         )
         payment_changed.send(
             sender=Payment, payment=payment, event="payment.refunded", refund=refund
         )
         return
+    split = {int(k): to_money(Decimal(v)) for k, v in refund.allocation.items()} or split_refund(
+        payment, refund.amount, None
+    )
+    for allocation in locked.allocations:
+        share = split.get(allocation.invoice_id, ZERO)
+        if share <= ZERO:
+            continue
+        invoice = locked.invoices[allocation.invoice_id]
+        allocation.applied_amount = to_money(allocation.applied_amount - share)
+        allocation.refunded_amount = to_money(allocation.refunded_amount + share)
+        allocation.save(update_fields=["applied_amount", "refunded_amount"])
+        invoice.amount_paid = to_money(invoice.amount_paid - share)
+        invoice.save(update_fields=["amount_paid", "updated_at"])
     payment.refunded_amount = to_money(payment.refunded_amount + refund.amount)
     payment.applied_amount = to_money(payment.applied_amount - refund.amount)
-    invoice.amount_paid = to_money(invoice.amount_paid - refund.amount)
     payment.save(update_fields=["refunded_amount", "applied_amount", "updated_at"])
-    invoice.save(update_fields=["amount_paid", "updated_at"])
     PaymentEvent.objects.create(
         payment=payment,
         source="gateway",
         message=f"Refunded {format_money(refund.amount)}; invoice amount due restored",
     )
     payment_changed.send(sender=Payment, payment=payment, event="payment.refunded", refund=refund)
+
+
+def split_refund(payment: Payment, amount: Decimal, reduce: list[int] | None) -> dict[int, Decimal]:
+    """Which invoices a refund of `amount` reduces: the ids in `reduce` first, in that order, then
+    the newest invoices first, each by at most what it still has applied. A void (or a full
+    refund) takes everything applied, so the order does not matter for it."""
+    allocations = list(
+        PaymentAllocation.objects.filter(payment=payment)
+        .select_related("invoice")
+        .order_by("-invoice__invoice_date", "-invoice_id")
+    )
+    by_invoice = {a.invoice_id: a for a in allocations}
+    if unknown := [i for i in reduce or [] if i not in by_invoice]:
+        raise RefundRefused(
+            f"This payment did not pay invoice {unknown[0]}; choose among its invoices.",
+            "not_allocated",
+        )
+    order = [by_invoice[i] for i in dict.fromkeys(reduce or [])]
+    order += [a for a in allocations if a not in order]
+    if payment.state not in APPLIED_STATES:  # a void of a pending eCheck: nothing applied yet
+        return {a.invoice_id: to_money(a.amount - a.refunded_amount) for a in order}
+    split, left = {}, to_money(amount)
+    for allocation in order:
+        share = min(left, allocation.applied_amount)
+        if share > ZERO:
+            split[allocation.invoice_id] = share
+            left = to_money(left - share)
+    return split
+
+
+def _split_by_number(split: dict[int, Decimal]) -> dict[str, str]:
+    numbers = dict(Invoice.objects.filter(pk__in=split).values_list("pk", "number"))
+    return {numbers.get(k, str(k)): str(v) for k, v in split.items()}
 
 
 def reconcile_refund(refund_id: int, *, gateway: Gateway | None = None, now=None) -> str:

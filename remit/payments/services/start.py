@@ -22,10 +22,10 @@ from remit.gateway.base import (
 from remit.payments import authorization, limits
 from remit.payments.hosted import NewToken, look_up_details
 from remit.payments.models import (
-    IN_FLIGHT_STATES,
     DebitAuthorization,
     MethodKind,
     Payment,
+    PaymentAllocation,
     PaymentEvent,
     PaymentState,
 )
@@ -136,7 +136,7 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
                 return _replay(existing, invoice, choice, save_method), False
             if problem := invoice_payable_problem(locked):
                 raise PaymentRefused(problem, "not_payable")
-            if Payment.objects.filter(invoice=locked, state__in=IN_FLIGHT_STATES).exists():
+            if PaymentAllocation.objects.filter(invoice=locked, in_flight=True).exists():
                 raise PaymentRefused(IN_FLIGHT_MESSAGE, "in_flight")
             # The card-testing limits, checked and counted under their scopes' locks (taken after
             # the invoice's, always): the payment inserted below holds its place under them.
@@ -178,6 +178,8 @@ def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, 
         save_method=bool(save_method and is_new),
         ip_address=ip_address,
     )
+    # The seed's flow: a payment of one invoice, in full, is a one-allocation payment.
+    PaymentAllocation.objects.create(payment=payment, invoice=locked, amount=amount)
     PaymentEvent.objects.create(
         payment=payment,
         to_state=PaymentState.PROCESSING,

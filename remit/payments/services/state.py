@@ -1,9 +1,10 @@
 """The table of allowed transitions, applied: a locked payment moves state and its money is applied
-to (or taken off) the invoice. Called only from the other steps, inside their transactions."""
+to (or taken off) its invoices, allocation by allocation. Called only from the other steps, inside their transactions."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from remit.payments.models import (
     LimitEvent,
     MethodKind,
     Payment,
+    PaymentAllocation,
     PaymentEvent,
     PaymentState,
 )
@@ -47,9 +49,29 @@ def _count_failure(payment: Payment) -> None:
         )
 
 
+@dataclass
+class Locked:
+    """A payment's allocations and their invoices, locked (in _transition's caller's transaction)."""
+
+    allocations: list[PaymentAllocation]
+    invoices: dict[int, Invoice]
+
+
+def lock_invoices(payment: Payment) -> Locked:
+    """Lock every invoice the payment pays, in one order (by id), so two payments whose selections
+    overlap cannot deadlock: each takes the invoices they share in the same order. The payment's
+    own row is locked first by every caller, never the other way round."""
+    allocations = list(PaymentAllocation.objects.filter(payment=payment).order_by("invoice_id"))
+    ids = [a.invoice_id for a in allocations]
+    invoices = {
+        i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    return Locked(allocations=allocations, invoices=invoices)
+
+
 def _transition(
     payment: Payment,
-    invoice: Invoice,
+    locked: Locked,
     to_state: str,
     *,
     source: str,
@@ -57,8 +79,9 @@ def _transition(
     data: dict | None = None,
     emit: bool = True,
 ) -> bool:
-    """Move a payment (locked, with its invoice locked) along the table of allowed transitions,
-    applying or unapplying its money on the invoice. Moving to the current state is a no-op."""
+    """Move a payment (locked, with its invoices locked) along the table of allowed transitions,
+    applying or unapplying each allocation's money on its invoice. Moving to the current state is
+    a no-op."""
     from_state = payment.state
     if from_state == to_state:
         logger.info("payment %s is already %s", payment.order_id, to_state)
@@ -70,13 +93,19 @@ def _transition(
         raise IllegalTransition(f"{from_state} -> {to_state}")
     now = timezone.now()
     was_applied, will_apply = from_state in APPLIED_STATES, to_state in APPLIED_STATES
-    paid_before = invoice.amount_paid
-    if will_apply and not was_applied:
-        payment.applied_amount = to_money(payment.amount - payment.refunded_amount)
-        invoice.amount_paid = to_money(invoice.amount_paid + payment.applied_amount)
-    elif was_applied and not will_apply:
-        invoice.amount_paid = to_money(invoice.amount_paid - payment.applied_amount)
-        payment.applied_amount = ZERO
+    changed_invoices = []
+    for allocation in locked.allocations:
+        invoice = locked.invoices[allocation.invoice_id]
+        if will_apply and not was_applied:
+            allocation.applied_amount = to_money(allocation.amount - allocation.refunded_amount)
+            invoice.amount_paid = to_money(invoice.amount_paid + allocation.applied_amount)
+            changed_invoices.append(invoice)
+        elif was_applied and not will_apply:
+            invoice.amount_paid = to_money(invoice.amount_paid - allocation.applied_amount)
+            allocation.applied_amount = ZERO
+            changed_invoices.append(invoice)
+        allocation.in_flight = to_state in IN_FLIGHT_STATES
+    payment.applied_amount = to_money(sum((a.applied_amount for a in locked.allocations), ZERO))
     payment.state = to_state
     if to_state not in IN_FLIGHT_STATES and payment.completed_at is None:
         payment.completed_at = now
@@ -85,7 +114,8 @@ def _transition(
     if to_state == PaymentState.RETURNED:
         payment.returned_at = now
     payment.save()
-    if invoice.amount_paid != paid_before:
+    PaymentAllocation.objects.bulk_update(locked.allocations, ["applied_amount", "in_flight"])
+    for invoice in changed_invoices:
         invoice.save(update_fields=["amount_paid", "updated_at"])
     PaymentEvent.objects.create(
         payment=payment,
