@@ -1,6 +1,6 @@
 from django.urls import path
 
-from remit.portal import page_check, payment_views, views
+from remit.portal import page_check, pay_several_views, payment_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/pay/", payment_views.make_payment, name="make_payment"),
+    path("pay/", pay_several_views.pay_several, name="pay_several"),
     path("pay/page-check/<str:sig>/", page_check.payment_page_view, name="payment_page_check"),
     path("payment-methods/", payment_views.payment_methods, name="payment_methods"),
     path(

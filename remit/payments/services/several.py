@@ -89,7 +89,10 @@ def _check_line(invoice: Invoice, amount: Decimal | None, provider: Provider) ->
     balance = to_money(invoice.total - invoice.amount_paid)
     if not provider_allows_partial(provider) or amount is None:
         return balance
-    amount = parse_amount(amount)
+    try:
+        amount = parse_amount(amount)
+    except PaymentRefused as refused:
+        raise LineRefused(refused.message, refused.code, invoice.pk) from None
     if amount > balance:
         raise LineRefused(
             f"At most {format_money(balance)} is due on invoice {invoice.number}.",
