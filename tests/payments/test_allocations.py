@@ -229,3 +229,22 @@ def test_a_late_echeck_return_restores_exactly_what_was_allocated(
     sandbox_gateway.return_check(payment.transaction_id, "R10")
     assert reconcile_payment(payment.pk) == PaymentState.RETURNED
     assert [paid(i) for i in invoices] == [Decimal("0.00")] * 3
+
+
+def test_one_receipt_lists_every_invoice_with_what_it_received(pay_several, northwind, partial):
+    from django.core import mail
+
+    from tests.payments.conftest import run_worker
+
+    invoices = three(northwind)
+    pay_several([(invoices[0].pk, "40.00"), (invoices[1].pk, None), (invoices[2].pk, None)])
+    mail.outbox.clear()
+    run_worker()
+    receipts = [m for m in mail.outbox if m.subject.startswith("Payment received")]
+    assert len(receipts) == 1
+    assert receipts[0].subject == "Payment received: invoices NW-50, NW-51, NW-52"
+    body = receipts[0].body
+    assert "NW-50: $40.00 applied, $60.00 still due" in body
+    assert "NW-51: $250.50 applied, $0.00 still due" in body
+    assert "NW-52: $19.99 applied, $0.00 still due" in body
+    assert "Amount:         $310.49" in body
