@@ -1,6 +1,6 @@
 from django.urls import path
 
-from remit.portal import page_check, pay_several_views, payment_views, views
+from remit.portal import page_check, pay_several_views, payment_views, payments_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,12 @@ urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/pay/", payment_views.make_payment, name="make_payment"),
     path("pay/", pay_several_views.pay_several, name="pay_several"),
+    path("payments/", payments_views.payment_list, name="payment_list"),
+    path(
+        "payments/<uuid:public_id>/receipt.pdf",
+        payments_views.payment_receipt_pdf,
+        name="payment_receipt_pdf",
+    ),
     path("pay/page-check/<str:sig>/", page_check.payment_page_view, name="payment_page_check"),
     path("payment-methods/", payment_views.payment_methods, name="payment_methods"),
     path(
