@@ -20,6 +20,9 @@ AUDITED_FIELDS = [
     "internal_currency",
     "time_zone",
     "payment_options",
+    "partial_payments_allowed",
+    "partial_minimum_amount",
+    "partial_minimum_percent",
     "require_mfa_for_financials",
     "support_email",
     "support_phone",
@@ -69,6 +72,9 @@ class ProviderSettingsForm(forms.ModelForm):
             "internal_currency",
             "time_zone",
             "payment_options",
+            "partial_payments_allowed",
+            "partial_minimum_amount",
+            "partial_minimum_percent",
             "require_mfa_for_financials",
             "support_email",
             "support_phone",
@@ -143,10 +149,16 @@ class ProviderAdmin(admin.ModelAdmin):
         (
             "Payments",
             {
-                "fields": ["payment_options"],
+                "fields": [
+                    "payment_options",
+                    "partial_payments_allowed",
+                    "partial_minimum_amount",
+                    "partial_minimum_percent",
+                ],
                 "description": "What clients may pay with in the Make a Payment window. Online "
                 "payment is offered only by providers based in the US whose internal currency "
-                "is USD.",
+                "is USD. Partial payments (Pay selected / Pay all due) let clients pay part of "
+                "an invoice, not under the minimum amount or share.",
             },
         ),
         (
