@@ -33,8 +33,11 @@ def invoice_list(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     show_paid: bool = False,
+    number: str = "",
     ordering: tuple[str, ...] = ("-invoice_date", "-id"),
 ) -> QuerySet[Invoice]:
+    if number:  # a search by number looks at every invoice, paid or not
+        return invoices.filter(number__icontains=number.strip()).order_by(*ordering)
     if not show_paid:
         invoices = open_invoices(invoices)
     if date_from:

@@ -45,6 +45,7 @@ def invoice_list(request):
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
         show_paid=bool(filters.get("show_paid")),
+        number=filters.get("number", ""),
         ordering=form.ordering()
         if form.is_bound
         else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT],
