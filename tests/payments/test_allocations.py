@@ -248,3 +248,16 @@ def test_one_receipt_lists_every_invoice_with_what_it_received(pay_several, nort
     assert "NW-51: $250.50 applied, $0.00 still due" in body
     assert "NW-52: $19.99 applied, $0.00 still due" in body
     assert "Amount:         $310.49" in body
+
+
+def test_an_echeck_for_several_invoices_authorizes_the_total_for_all_of_them(
+    pay_several, northwind, sandbox_gateway
+):
+    from remit.payments.models import DebitAuthorization
+
+    invoices = three(northwind)
+    payment = pay_several([(i.pk, None) for i in invoices], new_bank())
+    text = DebitAuthorization.objects.get(payment=payment).text
+    assert "$370.49" in text
+    assert "NW-50, NW-51, NW-52" in text
+    assert "Invoices NW-50, NW-51, NW-52" in sandbox_gateway.query_xml(order_id=payment.order_id)

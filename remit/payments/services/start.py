@@ -224,9 +224,20 @@ def _record_debit_authorization(payment: Payment, provider: Provider, user, ip_a
             account=payment.method_brand,
             last4=payment.method_last4,
             amount=payment.amount,
-            invoice=payment.invoice.number,
+            invoice=_numbers(payment),
         ),
     )
+
+
+def _numbers(payment: Payment) -> str:
+    """The invoice numbers a payment pays (one, in the seed's flow), for the gateway and the
+    eCheck authorization text."""
+    numbers = list(
+        payment.allocations.order_by("invoice__due_date", "invoice_id").values_list(
+            "invoice__number", flat=True
+        )
+    )
+    return ", ".join(numbers) or payment.invoice.number
 
 
 def _blocked_message(provider: Provider) -> str:
@@ -243,7 +254,9 @@ def _sale(gateway: Gateway, payment: Payment, choice: PaymentChoice) -> GatewayR
         "amount": payment.amount,
         "order_id": payment.order_id,
         "ip_address": payment.ip_address or "",
-        "description": f"Invoice {payment.invoice.number}",
+        "description": f"Invoice{'s' if ',' in _numbers(payment) else ''} {_numbers(payment)}"[
+            :255
+        ],
         "po_number": payment.invoice.number,
     }
     try:
