@@ -4,6 +4,9 @@
     start.py      pay_invoice             phase 1 (one short transaction: lock the invoice, check it
                                           is payable, insert the payment as processing), phase 2 (the
                                           gateway call, no transaction open), phase 3 (outcome.py)
+    several.py    pay_invoices            several invoices of one organization, one sale: phase 1 locks
+                                          every invoice by id and inserts the payment and its
+                                          allocations; phases 2 and 3 as pay_invoice's
     outcome.py    record_gateway_outcome  one transaction: the answer, applied to the payment and
                                           the invoice
     reconcile.py  reconcile_payment       asks the gateway by order id and finishes what an answer
@@ -14,8 +17,8 @@
                   record_refund_outcome   one transaction: a refund's or void's answer applied
                   reconcile_refund        a refund or void of unknown outcome, looked up
     methods.py    payment_method_remove   from the vault too (and saving a method after a payment)
-    state.py      the table of allowed transitions applied to a locked payment and its invoice
-                  (called only inside the steps' transactions)
+    state.py      the table of allowed transitions applied to a locked payment and, allocation by
+                  allocation, its invoices (lock_invoices: payment first, then invoices by id)
     common.py     what the payer chose (`PaymentChoice`), the refusals and the payer's messages
 
 Each writes an audit event; receipts and notices are queued in the same transaction, so they exist
