@@ -98,3 +98,14 @@ class TestInvoiceList:
         assert "sort=amount" in next_link
         assert "show_paid=on" in next_link
         assert "page=2" in next_link
+
+
+@pytest.mark.django_db
+def test_search_by_invoice_number_finds_paid_ones_too(as_manager, northwind, contoso):
+    make_invoice(northwind, number="NW-4242", total="10.00", paid="10.00")
+    make_invoice(northwind, number="NW-1111", total="10.00")
+    make_invoice(contoso, number="CT-4242", total="10.00")
+    page = as_manager.get(reverse("invoice_list"), {"number": "4242"}).text
+    assert "NW-4242" in page
+    assert "NW-1111" not in page
+    assert "CT-4242" not in page

@@ -14,9 +14,11 @@ from remit.core.money import ZERO
 def with_payment_pending(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """Annotate `payment_pending`: money is in flight (an eCheck settling, a card being confirmed),
     so the invoice shows "Payment pending" and cannot be paid again meanwhile."""
-    from remit.payments.models import IN_FLIGHT_STATES, Payment
+    from remit.payments.models import PaymentAllocation
 
-    in_flight = Payment.objects.filter(invoice=OuterRef("pk"), state__in=IN_FLIGHT_STATES)
+    # By allocation: a payment of several invoices holds each of them (services/state.py keeps
+    # `in_flight` with the payment's state).
+    in_flight = PaymentAllocation.objects.filter(invoice=OuterRef("pk"), in_flight=True)
     return invoices.annotate(payment_pending=Exists(in_flight))
 
 
@@ -31,8 +33,11 @@ def invoice_list(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     show_paid: bool = False,
+    number: str = "",
     ordering: tuple[str, ...] = ("-invoice_date", "-id"),
 ) -> QuerySet[Invoice]:
+    if number:  # a search by number looks at every invoice, paid or not
+        return invoices.filter(number__icontains=number.strip()).order_by(*ordering)
     if not show_paid:
         invoices = open_invoices(invoices)
     if date_from:

@@ -48,6 +48,15 @@ class Provider(models.Model):
         help_text='Every client user whose security level holds "View invoices and financial data" '
         "sets up an authenticator app before they see invoices or pay.",
     )
+    # Partial payments (several invoices at once): off, the server pays each invoice's balance
+    # whatever was posted; on, each line may be less, but not under the minimum.
+    partial_payments_allowed = models.BooleanField("Allow partial payments", default=False)
+    partial_minimum_amount = models.DecimalField(
+        "Minimum partial payment per invoice", max_digits=12, decimal_places=2, default=0
+    )
+    partial_minimum_percent = models.PositiveSmallIntegerField(
+        "Minimum share of each invoice (%)", default=0
+    )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=40, blank=True)
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.

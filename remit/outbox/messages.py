@@ -34,12 +34,14 @@ def _receipt(email: OutgoingEmail) -> EmailMessage | None:
     if payment.organization.billing_email and payment.organization.billing_email not in recipients:
         recipients.append(payment.organization.billing_email)
     pending = payment.method_kind == "echeck"
+    # Each invoice the payment paid, with what it received and what is left on it.
+    allocations = list(payment.allocations.select_related("invoice").order_by("invoice__due_date"))
+    numbers = ", ".join(a.invoice.number for a in allocations) or payment.invoice.number
+    which = f"invoices {numbers}" if len(allocations) > 1 else f"invoice {numbers}"
     subject = (
-        f"eCheck payment received, pending: invoice {payment.invoice.number}"
-        if pending
-        else f"Payment received: invoice {payment.invoice.number}"
-    )
-    context = {"payment": payment, "pending": pending}
+        f"eCheck payment received, pending: {which}" if pending else f"Payment received: {which}"
+    )[:200]
+    context = {"payment": payment, "pending": pending, "allocations": allocations}
     return _templated(subject, "emails/payment_receipt", context, recipients)
 
 

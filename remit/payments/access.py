@@ -18,3 +18,21 @@ def get_payment_method_for(user, pk: int | str) -> PaymentMethod:
         return payment_methods_for(user).get(pk=int(pk))
     except (PaymentMethod.DoesNotExist, ValueError, TypeError):
         raise Http404("No such payment method.") from None
+
+
+def payments_for(user) -> QuerySet:
+    """The organization's payments (anyone with "View invoices and financial data" sees them)."""
+    from remit.payments.models import Payment
+
+    if not (user.is_authenticated and user.is_active and user.can_view_financials):
+        raise Http404("No payments here.")
+    return Payment.objects.filter(organization_id=user.organization_id)
+
+
+def get_payment_for(user, public_id) -> "Payment":  # noqa: F821
+    from remit.payments.models import Payment
+
+    try:
+        return payments_for(user).select_related("payer", "organization").get(public_id=public_id)
+    except (Payment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such payment.") from None

@@ -311,6 +311,8 @@ class Refund(models.Model):
     response_text = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Which invoices a refund reduces, chosen when it is requested: {"<invoice id>": "12.34"}.
+    allocation = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -402,3 +404,6 @@ class LimitLock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+from remit.payments.allocation_models import PaymentAllocation  # noqa: E402,F401  (registered)

@@ -22,6 +22,7 @@ class InvoiceFilterForm(forms.Form):
     date_to = forms.DateField(
         label="to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    number = forms.CharField(label="Invoice number", required=False, max_length=40)
     show_paid = forms.BooleanField(
         label="Show paid", required=False, help_text="Paid and void invoices too."
     )

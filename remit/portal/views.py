@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from remit.billing import selectors
 from remit.billing.access import get_invoice_for, invoices_for
 from remit.billing.pdf import invoice_pdf as render_invoice_pdf
+from remit.payments.models import Payment
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal.forms import InvoiceFilterForm
 
@@ -27,6 +28,7 @@ def home(request):
         context.update(
             recent_invoices=selectors.recent_invoices(invoices),
             summary=selectors.balance_summary(invoices, timezone.localdate()),
+            can_pay=payment_unavailable_reason(request.provider) is None,
         )
     return render(request, "portal/home.html", context)
 
@@ -43,6 +45,7 @@ def invoice_list(request):
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
         show_paid=bool(filters.get("show_paid")),
+        number=filters.get("number", ""),
         ordering=form.ordering()
         if form.is_bound
         else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT],
@@ -55,6 +58,7 @@ def invoice_list(request):
             "nav": "reports",
             "form": form,
             "page": page,
+            "can_pay": payment_unavailable_reason(request.provider) is None,
             "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
         },
     )
@@ -74,7 +78,11 @@ def invoice_detail(request, pk: int):
             "nav": "reports",
             "invoice": invoice,
             "lines": list(invoice.lines.all()),
-            "payments": list(invoice.payments.select_related("payer").order_by("-created_at")),
+            "payments": list(
+                Payment.objects.filter(allocations__invoice=invoice)
+                .select_related("payer")
+                .order_by("-created_at")
+            ),
             "can_pay": can_pay,
             "payment_note": unavailable if invoice_payable_problem(invoice) is None else None,
         },

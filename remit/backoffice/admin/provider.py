@@ -20,6 +20,9 @@ AUDITED_FIELDS = [
     "internal_currency",
     "time_zone",
     "payment_options",
+    "partial_payments_allowed",
+    "partial_minimum_amount",
+    "partial_minimum_percent",
     "require_mfa_for_financials",
     "support_email",
     "support_phone",
@@ -37,6 +40,17 @@ class WriteOnlyInput(forms.TextInput):
 
 
 class ProviderSettingsForm(forms.ModelForm):
+    # Left empty, the partial-payment minimums are zero (no minimum beyond one cent).
+    partial_minimum_amount = forms.DecimalField(
+        label="Minimum partial payment per invoice",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+    )
+    partial_minimum_percent = forms.IntegerField(
+        label="Minimum share of each invoice (%)", required=False, min_value=0, max_value=100
+    )
     gateway_url = forms.URLField(
         label="Gateway URL",
         required=False,
@@ -69,6 +83,9 @@ class ProviderSettingsForm(forms.ModelForm):
             "internal_currency",
             "time_zone",
             "payment_options",
+            "partial_payments_allowed",
+            "partial_minimum_amount",
+            "partial_minimum_percent",
             "require_mfa_for_financials",
             "support_email",
             "support_phone",
@@ -101,6 +118,12 @@ class ProviderSettingsForm(forms.ModelForm):
             raise forms.ValidationError("Use an http:// or https:// address.")
         return url
 
+    def clean_partial_minimum_amount(self):
+        return self.cleaned_data.get("partial_minimum_amount") or 0
+
+    def clean_partial_minimum_percent(self):
+        return self.cleaned_data.get("partial_minimum_percent") or 0
+
     def clean(self):
         cleaned = super().clean()
         for name in SECRET_SETTINGS:
@@ -126,11 +149,26 @@ class ProviderSettingsForm(forms.ModelForm):
     def changed_settings(self) -> list[str]:
         """The settings this form changes (a secret counts as changed when a new value is typed
         or the saved one is removed)."""
-        changed = [name for name in self.changed_data if name in AUDITED_FIELDS]
+        changed = [
+            name
+            for name in self.changed_data
+            if name in AUDITED_FIELDS
+            # an empty minimum posted is the zero already saved: no change
+            and not (
+                name.startswith("partial_minimum")
+                and self.cleaned_data.get(name) == self.initial.get(name)
+            )
+        ]
         for name in SECRET_SETTINGS:
             if self.cleaned_data.get(f"clear_{name}") and name not in changed:
                 changed.append(name)
         return changed
+
+
+def _plain(value):
+    from decimal import Decimal
+
+    return str(value) if isinstance(value, Decimal) else value
 
 
 class ProviderAdmin(admin.ModelAdmin):
@@ -143,10 +181,16 @@ class ProviderAdmin(admin.ModelAdmin):
         (
             "Payments",
             {
-                "fields": ["payment_options"],
+                "fields": [
+                    "payment_options",
+                    "partial_payments_allowed",
+                    "partial_minimum_amount",
+                    "partial_minimum_percent",
+                ],
                 "description": "What clients may pay with in the Make a Payment window. Online "
                 "payment is offered only by providers based in the US whose internal currency "
-                "is USD.",
+                "is USD. Partial payments (Pay selected / Pay all due) let clients pay part of "
+                "an invoice, not under the minimum amount or share.",
             },
         ),
         (
@@ -220,7 +264,8 @@ class ProviderAdmin(admin.ModelAdmin):
         if not changed:
             return
         values = {
-            name: [getattr(before, name, ""), getattr(obj, name)]
+            # Decimals (the partial-payment minimum) as text: the audit log is JSON.
+            name: [_plain(getattr(before, name, "")), _plain(getattr(obj, name))]
             for name in changed
             if name not in SECRET_SETTINGS
         }

@@ -1,0 +1,148 @@
+"""Phase three of a payment: the gateway's answer applied, in one transaction."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from remit.audit.services import record_event
+from remit.gateway.base import (
+    GatewayResult,
+    Outcome,
+)
+from remit.payments.hosted import NewToken
+from remit.payments.models import (
+    MethodKind,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+)
+from remit.payments.services.common import PaymentChoice, SavedMethod, _clean, describe_choice
+from remit.payments.services.methods import _save_method
+from remit.payments.services.state import (
+    _approved_state,
+    _count_failure,
+    _queue_receipt,
+    _transition,
+    lock_invoices,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def record_gateway_outcome(
+    payment_id: int,
+    result: GatewayResult,
+    *,
+    source: str = "gateway",
+    choice: PaymentChoice | None = None,
+) -> Payment:
+    """Phase three: one transaction that applies the gateway's answer to the payment and invoice."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("payer")
+            .get(pk=payment_id)
+        )
+        if payment.state not in (PaymentState.PROCESSING, PaymentState.UNKNOWN):
+            logger.info("payment %s already %s; answer ignored", payment.order_id, payment.state)
+            return payment
+        locked = lock_invoices(payment)
+        payment.transaction_id = _clean(result.transaction_id, 64) or payment.transaction_id
+        payment.auth_code = _clean(result.auth_code, 32)
+        payment.response_code = _clean(result.response_code, 8)
+        payment.response_text = _clean(result.response_text, 255)
+        payment.avs_response = _clean(result.avs_response, 4)
+        payment.cvv_response = _clean(result.cvv_response, 4)
+        data = (
+            {"gateway": {_clean(k, 60): _clean(v, 500) for k, v in result.raw.items()}}
+            if result.raw
+            else {}
+        )
+        if isinstance(choice, NewToken) and choice.details is not None:
+            _, payment.method_brand, payment.method_last4 = describe_choice(choice)
+
+        if result.outcome == Outcome.APPROVED:
+            _transition(
+                payment,
+                locked,
+                _approved_state(payment),
+                source=source,
+                message=_approved_message(payment),
+                data=data,
+            )
+            _after_approval(payment, result, choice)
+        elif result.outcome == Outcome.DECLINED:
+            _transition(
+                payment,
+                locked,
+                PaymentState.DECLINED,
+                source=source,
+                message=f"Declined: {payment.response_text} ({payment.response_code})",
+                data=data,
+            )
+            _count_failure(payment)
+        elif result.outcome == Outcome.ERROR and not result.needs_lookup:
+            _transition(
+                payment,
+                locked,
+                PaymentState.FAILED,
+                source=source,
+                message=f"Refused by the gateway: {payment.response_text} ({payment.response_code})",
+                data=data,
+            )
+            _count_failure(payment)
+        else:
+            # A timeout, a dropped connection, an unreadable answer or the gateway's duplicate check:
+            # the money may or may not have moved. Look it up; never send it again.
+            why = (
+                "duplicate check fired"
+                if result.is_duplicate
+                else (payment.response_text or "no answer")
+            )
+            _transition(
+                payment,
+                locked,
+                PaymentState.UNKNOWN,
+                source=source,
+                message=f"Outcome unknown: {why}",
+                data=data,
+            )
+            from remit.payments.tasks import reconcile_payment_task
+
+            reconcile_payment_task.using(
+                run_after=timezone.now() + datetime.timedelta(seconds=15)
+            ).enqueue(payment.pk)
+        record_event(
+            f"payment.{payment.state}",
+            actor=payment.payer,
+            actor_label=payment.payer.email if payment.payer else "system",
+            obj=payment,
+            outcome="success"
+            if payment.state in (PaymentState.APPROVED, PaymentState.PENDING)
+            else "failure",
+            summary=f"Payment {payment.order_id}: {payment.get_state_display()}",
+            ip_address=payment.ip_address,
+            order_id=payment.order_id,
+            response_code=payment.response_code,
+        )
+    return payment
+
+
+def _approved_message(payment: Payment) -> str:
+    if payment.method_kind == MethodKind.CARD:
+        return f"Approved, auth code {payment.auth_code or '-'}"
+    return "Approved; waiting for the eCheck to settle"
+
+
+def _after_approval(payment: Payment, result: GatewayResult, choice: PaymentChoice | None) -> None:
+    now = timezone.now()
+    if isinstance(choice, SavedMethod):
+        PaymentMethod.objects.filter(pk=choice.method.pk).update(last_used_at=now)
+    elif payment.save_method and result.customer_vault_id and choice is not None:
+        payment.payment_method = _save_method(payment, result, choice, now)
+        payment.save(update_fields=["payment_method"])
+    _queue_receipt(payment)

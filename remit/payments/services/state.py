@@ -1,0 +1,133 @@
+"""The table of allowed transitions, applied: a locked payment moves state and its money is applied
+to (or taken off) its invoices, allocation by allocation. Called only from the other steps, inside their transactions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from remit.billing.models import Invoice
+from remit.core.money import ZERO, to_money
+from remit.payments import limits
+from remit.payments.models import (
+    APPLIED_STATES,
+    IN_FLIGHT_STATES,
+    TRANSITIONS,
+    LimitEvent,
+    MethodKind,
+    Payment,
+    PaymentAllocation,
+    PaymentEvent,
+    PaymentState,
+)
+from remit.payments.services.common import IllegalTransition
+from remit.payments.signals import EVENT_FOR_STATE, payment_changed
+
+logger = logging.getLogger(__name__)
+
+
+def _approved_state(payment: Payment) -> str:
+    """A card is charged when approved; an eCheck waits, pending, until it settles."""
+    return PaymentState.APPROVED if payment.method_kind == MethodKind.CARD else PaymentState.PENDING
+
+
+def _queue_receipt(payment: Payment) -> None:
+    """Queued in the caller's transaction: the receipt exists exactly when the approval does. The
+    outbox retries it while SMTP is down (remit/outbox/)."""
+    from remit.outbox.models import EmailKind
+    from remit.outbox.services import email_queue
+
+    email_queue(EmailKind.RECEIPT, payment=payment)
+
+
+def _count_failure(payment: Payment) -> None:
+    if payment.payer is not None:
+        limits.record_limit_event(
+            LimitEvent.Kind.FAILURE, user=payment.payer, ip_address=payment.ip_address
+        )
+
+
+@dataclass
+class Locked:
+    """A payment's allocations and their invoices, locked (in _transition's caller's transaction)."""
+
+    allocations: list[PaymentAllocation]
+    invoices: dict[int, Invoice]
+
+
+def lock_invoices(payment: Payment) -> Locked:
+    """Lock every invoice the payment pays, in one order (by id), so two payments whose selections
+    overlap cannot deadlock: each takes the invoices they share in the same order. The payment's
+    own row is locked first by every caller, never the other way round."""
+    allocations = list(PaymentAllocation.objects.filter(payment=payment).order_by("invoice_id"))
+    ids = [a.invoice_id for a in allocations]
+    invoices = {
+        i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    return Locked(allocations=allocations, invoices=invoices)
+
+
+def _transition(
+    payment: Payment,
+    locked: Locked,
+    to_state: str,
+    *,
+    source: str,
+    message: str = "",
+    data: dict | None = None,
+    emit: bool = True,
+) -> bool:
+    """Move a payment (locked, with its invoices locked) along the table of allowed transitions,
+    applying or unapplying each allocation's money on its invoice. Moving to the current state is
+    a no-op."""
+    from_state = payment.state
+    if from_state == to_state:
+        logger.info("payment %s is already %s", payment.order_id, to_state)
+        return False
+    if to_state not in TRANSITIONS[from_state]:
+        logger.warning(
+            "refused transition %s -> %s for payment %s", from_state, to_state, payment.order_id
+        )
+        raise IllegalTransition(f"{from_state} -> {to_state}")
+    now = timezone.now()
+    was_applied, will_apply = from_state in APPLIED_STATES, to_state in APPLIED_STATES
+    changed_invoices = []
+    for allocation in locked.allocations:
+        invoice = locked.invoices[allocation.invoice_id]
+        if will_apply and not was_applied:
+            allocation.applied_amount = to_money(allocation.amount - allocation.refunded_amount)
+            invoice.amount_paid = to_money(invoice.amount_paid + allocation.applied_amount)
+            changed_invoices.append(invoice)
+        elif was_applied and not will_apply:
+            invoice.amount_paid = to_money(invoice.amount_paid - allocation.applied_amount)
+            allocation.applied_amount = ZERO
+            changed_invoices.append(invoice)
+        allocation.in_flight = to_state in IN_FLIGHT_STATES
+    payment.applied_amount = to_money(sum((a.applied_amount for a in locked.allocations), ZERO))
+    payment.state = to_state
+    if to_state not in IN_FLIGHT_STATES and payment.completed_at is None:
+        payment.completed_at = now
+    if to_state == PaymentState.SETTLED:
+        payment.settled_at = now
+    if to_state == PaymentState.RETURNED:
+        payment.returned_at = now
+    payment.save()
+    PaymentAllocation.objects.bulk_update(locked.allocations, ["applied_amount", "in_flight"])
+    for invoice in changed_invoices:
+        invoice.save(update_fields=["amount_paid", "updated_at"])
+    PaymentEvent.objects.create(
+        payment=payment,
+        from_state=from_state,
+        to_state=to_state,
+        source=source,
+        message=message[:300],
+        data=data or {},
+    )
+    event = EVENT_FOR_STATE.get(to_state)
+    if to_state == PaymentState.SETTLED and payment.method_kind == MethodKind.CARD:
+        event = None  # a card payment already succeeded when it was approved
+    if event and emit:
+        payment_changed.send(sender=Payment, payment=payment, event=event, refund=None)
+    return True
