@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0006_paymentpagesnapshot'),
+        ('core', '0007_encrypt_gateway_security_key'),
     ]
 
     operations = [
