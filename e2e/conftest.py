@@ -153,7 +153,7 @@ def screenshot(page, request):
 
     def take(name: str, *, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{request.node.name}-{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        page.screenshot(path=str(path), full_page=full_page, caret="initial")
         return path
 
     return take

@@ -175,7 +175,7 @@ def test_echeck_is_pending_until_it_settles(page, paying, sandbox_gateway, scree
     dialog.get_by_label(re.compile("I authorize Harbor Point IT to electronically debit")).check()
     screenshot("echeck-form", full_page=False)
     process_and_confirm(dialog, "with Checking account •••• 3815?")
-    expect(page.get_by_role("status").filter(has_text="Payment submitted")).to_have_text(
+    expect(page.get_by_role("alert").filter(has_text="Payment submitted")).to_have_text(
         "Payment submitted — pending until your bank settles it (usually 1–3 business days)"
     )
     expect(page.get_by_text("Payment has been processed")).to_have_count(0)
@@ -372,7 +372,7 @@ def test_no_card_or_account_number_reaches_remit(page, paying, sandbox_gateway):
     dialog.get_by_label("Save payment information").check()
     dialog.get_by_label(re.compile("I authorize Harbor Point IT")).check()
     process_and_confirm(dialog, "with Checking account •••• 2101?")
-    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+    expect(page.get_by_text("Payment submitted")).to_be_visible()
 
     requests = recorder.recorded()
     posts = [(path, body) for method, path, body in requests if method == "POST"]

@@ -50,12 +50,6 @@
     var target = panel || invalid || first;
     if (target) target.focus();
   }
-  function announce(scope) {
-    var dialog = scope.closest ? scope.closest("dialog") : null;
-    var live = dialog && dialog.querySelector("[data-announcer]");
-    var said = scope.querySelector("[data-announce], [data-confirm-panel]:not([hidden]) [data-confirm-text]");
-    if (live && said) live.textContent = said.textContent.trim();
-  }
   document.addEventListener("click", function (event) {
     var close = event.target.closest("[data-dialog-close]");
     if (close && openDialog() && openDialog().contains(close)) {
@@ -100,7 +94,6 @@
     }
     if (dialog && dialog.contains(event.target)) {
       focusFirst(dialog);
-      announce(dialog);
     }
     syncEcheckOnly(document);
   });
@@ -221,6 +214,7 @@
       if (problems.length) {
         var note = document.createElement("p");
         note.className = "banner banner--error";
+        note.setAttribute("role", "alert");
         note.textContent = problems.length === 1 ? "Please correct the field marked below." : "Please correct the " + problems.length + " fields marked below.";
         live.appendChild(note);
       }
