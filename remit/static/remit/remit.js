@@ -75,7 +75,8 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var root = dialogRoot();
     var dialog = root && root.querySelector("dialog");
-    if (dialog && !dialog.open) {
+    var opening = dialog && !dialog.open;
+    if (opening) {
       dialog.addEventListener("cancel", function (e) {
         // Escape in the confirmation goes back to the form; otherwise it closes the window.
         var form = dialog.querySelector("[data-confirm-panel]:not([hidden])");
@@ -92,7 +93,7 @@
       dialog.showModal();
       document.documentElement.classList.add("has-modal");
     }
-    if (dialog && dialog.contains(event.target)) {
+    if (opening || (dialog && dialog.contains(event.target))) {
       focusFirst(dialog);
     }
     syncEcheckOnly(document);
@@ -208,7 +209,7 @@
     problems.forEach(function (p) {
       addError(p[0], p[1]);
     });
-    var live = form.querySelector("[data-live]");
+    var live = (form.closest(".dialog") || document).querySelector("[data-live]");
     if (live) {
       live.innerHTML = "";
       if (problems.length) {
