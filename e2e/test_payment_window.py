@@ -8,20 +8,22 @@ import re
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from e2e import test_make_payment as seed_walk
 from e2e.conftest import assert_accessible, sign_in
-from e2e.test_make_payment import (  # noqa: F401 (fixtures)
+from e2e.test_make_payment import (
     confirm_button,
     fill_address,
     fill_card,
     hosted,
-    manager_with_saved_card,
     open_invoice,
     open_window,
-    paying,
     wait_for_hosted_fields,
 )
 from remit.billing.models import Invoice
 from remit.payments.models import Payment, PaymentBlock, PaymentMethod
+
+paying = seed_walk.paying  # the same fixtures as the seed's walk
+manager_with_saved_card = seed_walk.manager_with_saved_card
 
 
 def no_native_dialogs(page):
@@ -128,7 +130,9 @@ def test_saved_method_window_is_a_true_modal(page, paying, manager_with_saved_ca
     expect(page.get_by_role("radio", name=re.compile("Visa •••• 1111"))).to_be_focused()
     page.get_by_role("button", name="Process Payment").click()
     question = page.get_by_role("alertdialog")
-    expect(question).to_have_text(re.compile(r"Pay \$[\d,.]+ to Harbor Point IT with Visa •••• 1111\?"))
+    expect(question).to_have_text(
+        re.compile(r"Pay \$[\d,.]+ to Harbor Point IT with Visa •••• 1111\?")
+    )
     expect(confirm_button(page)).to_be_focused()
     assert not Payment.objects.exists()  # asked by the server after validating; nothing charged
     page.keyboard.press("Escape")  # from the question: back to the form, not out of the window
@@ -148,7 +152,10 @@ def test_saved_method_window_is_a_true_modal(page, paying, manager_with_saved_ca
 def test_escape_on_the_reports_menu_keeps_the_focus(page, demo_data):
     sign_in(page, "manager@northwind.example")
     summary = page.locator("details.menu summary")
-    summary.click()
+    summary.focus()
+    page.keyboard.press("Enter")  # open the menu from the keyboard
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Invoices", exact=True)).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.locator("details.menu[open]")).to_have_count(0)
     expect(summary).to_be_focused()
@@ -161,7 +168,9 @@ def test_removing_a_method_asks_in_our_own_dialog(page, paying, manager_with_sav
     remove = page.get_by_role("button", name="Remove Visa •••• 1111")
     remove.click()
     ask = page.get_by_role("dialog")
-    expect(ask).to_contain_text("Remove Visa •••• 1111? It will be deleted from the gateway's vault")
+    expect(ask).to_contain_text(
+        "Remove Visa •••• 1111? It will be deleted from the gateway's vault"
+    )
     expect(ask.get_by_role("button", name="Keep it")).to_be_focused()
     assert_accessible(page)
     page.keyboard.press("Escape")
