@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from e2e.conftest import sign_in
+from e2e.test_make_payment import payment_window
 from remit.accounts.models import User
 from remit.billing.models import Invoice
 from remit.payments.models import PaymentState
@@ -106,7 +107,7 @@ def test_echeck_only_is_all_a_client_is_offered(page, demo_data, gateway, screen
     page.goto("/reports/invoices/")
     page.get_by_role("link", name="NW-1001").click()
     page.get_by_role("link", name="Process Payment").click()
-    window = page.get_by_role("dialog", name="Make a Payment")
+    window = payment_window(page)  # no saved method: the page of its own, with the gateway's fields
     expect(window).to_be_visible()
     expect(window.get_by_text("Add Bank Information (eCheck)")).to_be_visible()
     expect(window.get_by_text("Add Credit Card")).to_have_count(0)

@@ -153,7 +153,7 @@ class AddressFields(forms.Form):
 # The hosted fields of each kind: (Collect.js field, the seed's label, help text). Drawn by the
 # gateway in iframes; Remit's page keeps the labels and the messages, never the values.
 CARD_HOSTED_FIELDS = [
-    ("ccnumber", "Credit Card Number", "Enter the credit card number without any spaces."),
+    ("ccnumber", "Credit Card Number", "Spaces and dashes are fine: they are removed."),
     ("ccexp", "Expiration", "MM/YY"),
     ("cvv", "CVV", "3 digits on the back; 4 on the front for American Express."),
 ]

@@ -3,6 +3,7 @@ payer's saved methods. Money moves only in remit.payments.services."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from csp.constants import SELF
@@ -11,16 +12,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remit.audit.services import client_ip
 from remit.billing.access import get_invoice_for
 from remit.core.money import format_money
 from remit.gateway import gateway_origin, tokenization_key
-from remit.payments import authorization
+from remit.payments import authorization, limits
 from remit.payments.access import get_payment_method_for, payment_methods_for
 from remit.payments.models import MethodKind, Payment, PaymentState
 from remit.payments.services import (
+    DECLINED_MESSAGE,
     IN_FLIGHT_MESSAGE,
     UNKNOWN_MESSAGE,
     PaymentRefused,
@@ -68,6 +72,8 @@ def make_payment(request, pk: int):
     blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
     if blocked is None and invoice.payment_pending:  # annotated by get_invoice_for
         blocked = IN_FLIGHT_MESSAGE
+    if blocked is None:
+        blocked = _pause_message(request, provider)  # told when the window opens, not after
     replay = request.method == "POST" and _is_replay(request, invoice)
     if replay:
         blocked = None  # the same window posted again: pay_invoice returns its first outcome
@@ -139,9 +145,12 @@ def make_payment(request, pk: int):
         context["error"] = MISSING_DETAILS_MESSAGE
         return _render(request, context)
     if form.cleaned_data.get("confirmed") != "yes":
-        context["error"] = (
-            f"Please confirm the payment of {format_money(invoice.amount_due)} to {provider.name}."
-        )
+        # Everything is valid: now (and only now) ask. Back ("edit") returns to the form as typed.
+        if not request.POST.get("edit"):
+            context["confirming"] = True
+            context["confirm_question"] = _confirm_question(
+                form, provider, invoice, request.POST.get("method_label", "")
+            )
         return _render(request, context)
 
     saved = form.saved_method
@@ -177,9 +186,56 @@ def make_payment(request, pk: int):
         response["HX-Trigger"] = "payment-processed"
         return response
     # Declined or failed: nothing was charged; pick another method and try again with a new key.
-    context["error"] = failure_message(payment)
+    context["error"] = decline_message(payment)
+    context["contact_provider"] = True
     context["form"] = _fresh(form, form_kwargs)
     return _render(request, context)
+
+
+METHOD_LABEL = re.compile(
+    r"^(Visa|Mastercard|American Express|Discover|Diners Club|JCB|Card|Checking account|"
+    r"Savings account) •••• \d{4}$"
+)
+
+
+def _confirm_question(form: PayForm, provider, invoice, posted_label: str) -> str:
+    """The confirmation names the real method: the saved one's label, or the new card's brand
+    and last four as the hosted fields' masked answer gave them (display only)."""
+    saved = form.saved_method
+    if saved is not None:
+        label = saved.label
+    elif METHOD_LABEL.match(posted_label):
+        label = posted_label
+    else:
+        label = "a new card" if form.kind == MethodKind.CARD else "a new bank account"
+    return f"Pay {format_money(invoice.amount_due)} to {provider.name} with {label}?"
+
+
+def decline_message(payment: Payment) -> str:
+    """The seed's decline sentence, preceded by which kind of method was declined."""
+    text = failure_message(payment)
+    if text != DECLINED_MESSAGE:
+        return text
+    if payment.method_kind == MethodKind.ECHECK:
+        kind = f"The bank account payment ({payment.method_label}) could not be processed."
+    else:
+        kind = f"The card payment ({payment.method_label}) was declined."
+    return f"{kind} {text}"
+
+
+def _pause_message(request, provider) -> str | None:
+    """A card-testing pause on this payer, their organization or their address: when it lifts
+    and whom to ask, shown as soon as the window opens."""
+    block = limits.active_block(request.user, client_ip(request))
+    if block is None:
+        return None
+    until = timezone.localtime(block.expires_at)
+    contact = " or ".join(x for x in (provider.support_email, provider.support_phone) if x)
+    who = f"{provider.name} ({contact})" if contact else provider.name
+    return (
+        "For your security, online payment is paused after several unsuccessful attempts, "
+        f"until {date_format(until, 'M j, Y, g:i A T')}. To pay sooner, contact {who}."
+    )
 
 
 def _fresh(form: PayForm, form_kwargs, amount=None) -> PayForm:
@@ -239,10 +295,23 @@ def _render(request, context, template="portal/make_payment.html"):
     provider = request.provider
     context.setdefault("authorization_text", _authorization_preview(context, provider, invoice))
     context["fragment"] = bool(request.htmx)
+    context["echeck_chosen"] = _chosen_kind(context) == MethodKind.ECHECK
     response = render(request, template, context)
     if context.get("hosted"):
         response._csp_replace = payment_page_csp(context["hosted"]["origin"])
     return response
+
+
+def _chosen_kind(context) -> str | None:
+    """The kind of method the window shows as chosen (the eCheck authorization is only for
+    eCheck), without JavaScript too."""
+    show = context.get("show") or ""
+    if show == NEW_BANK:
+        return MethodKind.ECHECK
+    if show == NEW_CARD:
+        return MethodKind.CARD
+    method = {f"saved:{m.pk}": m for m in context.get("methods", [])}.get(show)
+    return method.kind if method else None
 
 
 def _authorization_preview(context, provider, invoice) -> str:
@@ -250,6 +319,11 @@ def _authorization_preview(context, provider, invoice) -> str:
     method = None
     if form is not None and form.is_bound and form.is_valid():
         method = form.saved_method
+    elif form is not None and not form.is_bound:
+        chosen = form.initial.get("method", "")
+        method = form.methods.get(chosen.removeprefix("saved:")) if chosen else None
+    if method is not None and method.kind != MethodKind.ECHECK:
+        method = None  # a card says nothing about a bank account
     return authorization.authorization_text(
         provider=provider.name,
         account=method.account_type if method else "",

@@ -72,6 +72,12 @@ class TestSearch:
             assert column in text
         assert "$1,234.00" in text
 
+    def test_each_invoice_is_a_link(self, as_staff, payments):
+        text = as_staff.get(SEARCH).text
+        for payment in payments.values():
+            url = f"/backoffice/billing/invoice/{payment.invoice_id}/change/"
+            assert f'<a href="{url}">{payment.invoice.number}</a>' in text
+
     def test_filters(self, as_staff, payments, northwind):
         def ids(query):
             return {p.transaction_id for p in self.rows(as_staff, query)}

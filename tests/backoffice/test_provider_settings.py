@@ -212,3 +212,14 @@ def unused_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_country_currency_and_time_zone_are_choices(as_staff, provider):
+    text = as_staff.get(URL).text
+    assert '<select name="country"' in text
+    assert '<option value="US" selected>United States</option>' in text
+    assert '<select name="internal_currency"' in text
+    assert '<option value="USD" selected>USD · US dollar</option>' in text
+    assert '<select name="time_zone"' in text
+    assert '<option value="America/Chicago">America/Chicago</option>' in text

@@ -125,8 +125,10 @@ class TestWindow:
         response = as_manager.get(
             reverse("make_payment", args=[due_invoice.pk]), headers={"HX-Request": "true"}
         )
-        assert response.text.lstrip().startswith('<div class="dialog-backdrop"')
-        assert 'aria-modal="true"' in response.text
+        # A native <dialog>: remit.js opens it with showModal() (modal by the browser, not by
+        # an aria-modal promise).
+        assert response.text.lstrip().startswith('<dialog class="dialog"')
+        assert 'id="payment-dialog"' in response.text
         assert "<html" not in response.text
         assert "Collect.js" not in response.text  # saved methods need no gateway script
 
@@ -185,7 +187,10 @@ class TestPaying:
     ):
         data = card_post(window(as_manager, due_invoice), due_invoice, card_token(), confirmed="")
         response = post(as_manager, due_invoice, data)
-        assert "Please confirm the payment of $1,234.00 to Harbor Point IT" in response.text
+        # Everything valid: the server asks, naming the amount (and, for a saved method, the
+        # method); only Confirm pays.
+        assert "Pay $1,234.00 to Harbor Point IT with a new card?" in response.text
+        assert 'name="confirmed" value="yes"' in response.text
         assert not Payment.objects.exists()
         assert sales_at_gateway(sandbox_gateway) == []
 
@@ -196,9 +201,11 @@ class TestPaying:
         used = card_token(DECLINED_CARD)
         response = post(as_manager, due_invoice, card_post(first, due_invoice, used))
         banner = re.search(
-            r'<p class="banner banner--error" role="alert">([^<]+)</p>', response.text
+            r'<p class="banner banner--error" role="alert" data-error-banner>([^<]+)', response.text
         )
-        assert banner.group(1) == DECLINED_MESSAGE
+        # The kind of method that was declined, then the seed's sentence.
+        assert banner.group(1).startswith("The card payment (Visa •••• 0002) was declined. ")
+        assert banner.group(1).strip().endswith(DECLINED_MESSAGE)
         assert "the card was declined for lack of funds" in banner.group(1)
         # Nothing that helps a card tester: no word of which field was wrong.
         assert not re.search(r"cvv|security code|card number|expir", banner.group(1), re.IGNORECASE)
@@ -267,7 +274,7 @@ class TestBadInput:
         assert not Payment.objects.exists()
         data["bank-company"] = "Northwind Traders"
         response = post(as_manager, due_invoice, data)
-        assert "Payment has been processed" in response.text
+        assert "Payment submitted — pending until your bank settles it" in response.text
         payment = Payment.objects.get()
         assert (payment.state, payment.method_brand, payment.method_last4) == (
             PaymentState.PENDING,

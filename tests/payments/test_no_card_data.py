@@ -97,7 +97,7 @@ def test_no_card_or_account_number_anywhere(
         },
     )
     pages.append(echeck.text)
-    assert "Payment has been processed" in echeck.text
+    assert "Payment submitted — pending until your bank settles it" in echeck.text
     pages.append(as_manager.get(reverse("payment_methods")).text)
     pages.append(as_manager.get(reverse("invoice_detail", args=[card_invoice.pk])).text)
 

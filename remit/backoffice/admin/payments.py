@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remit.audit.models import AuditEvent
@@ -118,7 +119,8 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Invoice", ordering="invoice__number")
     def invoice_link(self, payment: Payment) -> str:
-        return payment.invoice.number
+        url = reverse(f"{self.admin_site.name}:billing_invoice_change", args=[payment.invoice_id])
+        return format_html('<a href="{}">{}</a>', url, payment.invoice.number)
 
     @admin.display(description="Method", ordering="method_kind")
     def method_display(self, payment: Payment) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -30,6 +32,36 @@ AUDITED_FIELDS = [
     "gateway_security_key",
     "gateway_tokenization_key",
 ]
+
+
+# Online payment needs US and USD (the seed); the others are the ones a provider of this portal
+# is likely to be in. Codes are ISO 3166-1 alpha-2 and ISO 4217.
+COUNTRY_CHOICES = [
+    ("US", "United States"),
+    ("CA", "Canada"),
+    ("GB", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("AU", "Australia"),
+    ("NZ", "New Zealand"),
+    ("DE", "Germany"),
+    ("FR", "France"),
+    ("NL", "Netherlands"),
+    ("MX", "Mexico"),
+]
+CURRENCY_CHOICES = [
+    ("USD", "USD · US dollar"),
+    ("CAD", "CAD · Canadian dollar"),
+    ("GBP", "GBP · Pound sterling"),
+    ("EUR", "EUR · Euro"),
+    ("AUD", "AUD · Australian dollar"),
+    ("NZD", "NZD · New Zealand dollar"),
+    ("MXN", "MXN · Mexican peso"),
+]
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone the server knows (the model validates against the same set)."""
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
 class WriteOnlyInput(forms.TextInput):
@@ -102,6 +134,21 @@ class ProviderSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Choices, not free text: a typo here would switch online payment off (US and USD only).
+        for name, choices in (
+            ("country", COUNTRY_CHOICES),
+            ("internal_currency", CURRENCY_CHOICES),
+            ("time_zone", time_zone_choices()),
+        ):
+            if name in self.fields:
+                current = getattr(self.instance, name, "") or ""
+                if (
+                    current
+                    and current.upper() not in {c for c, _ in choices}
+                    and current not in {c for c, _ in choices}
+                ):
+                    choices = [(current, current), *choices]  # an old value stays choosable
+                self.fields[name].widget = forms.Select(choices=choices)
         # Never displayed back: the form starts empty and "empty" means "leave it as it is".
         for name in SECRET_SETTINGS:
             self.initial[name] = ""
