@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint format lock bench clean
 
+# The suite on both cores (pytest-xdist); `make test PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n 2
+
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
