@@ -72,3 +72,17 @@ def test_user_without_permission_finds_no_invoices(page, demo_data, screenshot):
     response = page.goto("/reports/invoices/")
     assert response.status == 404
     page.console_errors.clear()  # the browser logs the 404 we asked for
+
+
+def test_manager_opens_payments_statement_and_pay_all_due(page, demo_data, gateway):
+    """The client pages of several-invoice payments open for the Manager — and, like every page a
+    browser test opens, pass the accessibility and phone-width checks (e2e/conftest.py)."""
+    sign_in(page, "manager@northwind.example")
+    page.goto("/payments/")
+    expect(page.get_by_role("heading", name="Payments")).to_be_visible()
+    page.goto("/reports/statement/")
+    expect(page.get_by_role("heading", name=re.compile("Statement"))).to_be_visible()
+    page.goto("/")
+    page.get_by_role("link", name="Pay all due").click()
+    expect(page.get_by_role("heading", name="Make a Payment")).to_be_visible()
+    expect(page.get_by_text("NW-1001").first).to_be_visible()
