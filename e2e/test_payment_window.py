@@ -234,3 +234,30 @@ def test_without_javascript_a_card_shows_no_bank_authorization(
     expect(page.get_by_text("For eCheck payments:")).to_be_hidden()
     assert "debit my bank account ending in 1111" not in page.content()
     context.close()
+
+
+TEXT_FITS = """(select) => {
+    const probe = document.createElement("span");
+    probe.style.font = getComputedStyle(select).font;
+    probe.style.position = "absolute";
+    probe.style.whiteSpace = "nowrap";
+    probe.textContent = select.options[select.selectedIndex].text;
+    document.body.append(probe);
+    const needed = probe.getBoundingClientRect().width;
+    probe.remove();
+    // The select's own padding and its arrow take about 2.5em.
+    const em = parseFloat(getComputedStyle(select).fontSize);
+    return select.getBoundingClientRect().width - needed >= 2.5 * em;
+}"""
+
+
+def test_the_country_reads_in_full_at_both_widths(page, paying):
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    window = open_window(page)
+    wait_for_hosted_fields(page)
+    country = window.get_by_label("Country")
+    expect(country).to_have_value("US")
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        assert country.evaluate(TEXT_FITS), f"'United States' is cut off at {width}px"
