@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from payment_throughput import PASSWORD, environment, prepare  # noqa: E402
 
 from e2e.conftest import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+from remit.testing.cards import VISA  # noqa: E402
 
 
 def main() -> None:
@@ -123,7 +124,7 @@ def run_browser(base: str, email: str, invoices: list[int]) -> tuple[list[float]
             page.goto(f"/invoices/{pk}/pay/?add=card")
             expect(page.locator("form[data-hosted-ready]")).to_have_count(1)
             for title, value in [
-                ("Credit Card Number", "4111111111111111"),
+                ("Credit Card Number", VISA),
                 ("Expiration", expiry),
                 ("CVV", "123"),
             ]:

@@ -39,7 +39,8 @@ def _mask_run(match: re.Match) -> str:
     i = 0
     while i < len(words):
         # The longest stretch of consecutive words from here that is a card number
-        # ("4111111111111111 12 28" is a card number and its expiry). At most 19 digits: bounded.
+        # (a 16-digit card number followed by "12 28" is the number and its expiry). At most 19
+        # digits: bounded.
         end, joined, card = i, "", None
         while end < len(words) and len(joined) + len(digits[end]) <= _MAX:
             joined += digits[end]
