@@ -40,17 +40,23 @@ class _InvoicePDF(FPDF):
         self.cell(0, 10, f"Page {self.page_no()} of {{nb}}", align="R")
 
 
-def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -> bytes:
-    lines = list(invoice.lines.all())
-    currency = invoice.currency
+def provider_document(provider: Provider, title: str) -> tuple[_InvoicePDF, float, str]:
+    """A new PDF in the provider's name (invoices, statements, receipts): its metadata, the footer
+    with the provider's contact, the first page. Returns it, the usable width and the contact."""
     contact = " / ".join(x for x in (provider.support_email, provider.support_phone) if x)
     pdf = _InvoicePDF(footer_text=f"{provider.name}{' - ' + contact if contact else ''}")
-    pdf.set_title(f"Invoice {invoice.number}")
+    pdf.set_title(title)
     pdf.set_author(provider.name)
     pdf.set_creator("Remit")
     pdf.alias_nb_pages()
     pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
+    return pdf, pdf.w - pdf.l_margin - pdf.r_margin, contact
+
+
+def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -> bytes:
+    lines = list(invoice.lines.all())
+    currency = invoice.currency
+    pdf, width, contact = provider_document(provider, f"Invoice {invoice.number}")
 
     # Heading: provider on the left, INVOICE and its number on the right.
     pdf.set_text_color(*INK)

@@ -5,20 +5,15 @@ from __future__ import annotations
 from fpdf import FontFace
 from fpdf.enums import XPos, YPos
 
-from remit.billing.pdf import INK, MUTED, RULE, _date, _InvoicePDF, _latin1
+from remit.billing.pdf import INK, MUTED, RULE, _date, _latin1, provider_document
 from remit.core.models import Provider
 from remit.core.money import format_money
 
 
 def statement_pdf(organization, data: dict, *, provider: Provider) -> bytes:
-    contact = " / ".join(x for x in (provider.support_email, provider.support_phone) if x)
-    pdf = _InvoicePDF(footer_text=f"{provider.name}{' - ' + contact if contact else ''}")
-    pdf.set_title(f"Statement {organization.name} {data['as_of']}")
-    pdf.set_author(provider.name)
-    pdf.set_creator("Remit")
-    pdf.alias_nb_pages()
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf, width, _contact = provider_document(
+        provider, f"Statement {organization.name} {data['as_of']}"
+    )
     pdf.set_text_color(*INK)
     pdf.set_font("Helvetica", "B", 16)
     pdf.cell(width / 2, 22, _latin1(provider.name))
