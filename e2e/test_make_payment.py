@@ -128,6 +128,7 @@ def test_new_card_saved_then_preselected_for_the_next_invoice(page, paying, scre
     expect(page.get_by_role("region", name="Payment history")).to_contain_text("Visa •••• 1111")
     saved = PaymentMethod.objects.get()
     assert (saved.brand, saved.last4, saved.exp_year % 100) == ("Visa", "1111", int(EXPIRY[-2:]))
+    assert saved.card_category == "credit"  # the gateway's BIN look-up, relayed by the page
 
     open_invoice(page, "NW-1002")
     dialog = open_window(page)
@@ -152,6 +153,23 @@ def test_new_card_not_saved(page, paying):
     expect(page.get_by_text("Payment has been processed")).to_be_visible()
     assert PaymentMethod.objects.count() == 0
     assert_no_csp_violation(page)
+
+
+def test_a_debit_card_is_kept_as_debit(page, paying, sandbox_gateway):
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    dialog = open_window(page)
+    fill_card(page, number="4000056655665556")
+    fill_address(dialog)
+    dialog.get_by_label("Save payment information").check()
+    process_and_confirm(dialog, "with Visa •••• 5556?")
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+    saved = PaymentMethod.objects.get()
+    assert (saved.last4, saved.card_category) == ("5556", "debit")
+    payment = Payment.objects.get()
+    assert payment.card_category == "debit"
+    # What the gateway recorded of the card is what confirmed the page's look-up.
+    assert sandbox_gateway.query(transaction_id=payment.transaction_id)[0].card_bin == "400005"
 
 
 @pytest.mark.parametrize("save", [True, False], ids=["saved", "not-saved"])

@@ -117,6 +117,7 @@ class FollowUps(Store):
             masked=row["masked"],
             brand=row["brand"],
             cc_exp=row["cc_exp"],
+            cc_bin=row["cc_bin"],
             check_aba=row["check_aba"],
             check_name=row["check_name"],
             account_holder_type=row["account_holder_type"],

@@ -80,6 +80,7 @@ class Method:
     masked: str
     brand: str = ""
     cc_exp: str = ""
+    cc_bin: str = ""  # the first six digits, as query.php reports them
     check_aba: str = ""
     check_name: str = ""
     account_holder_type: str = ""

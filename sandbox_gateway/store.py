@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS vault (
     masked TEXT NOT NULL,
     brand TEXT NOT NULL DEFAULT '',
     cc_exp TEXT NOT NULL DEFAULT '',
+    cc_bin TEXT NOT NULL DEFAULT '',
     check_aba TEXT NOT NULL DEFAULT '',
     check_name TEXT NOT NULL DEFAULT '',
     account_holder_type TEXT NOT NULL DEFAULT '',
@@ -43,12 +44,14 @@ CREATE TABLE IF NOT EXISTS txn (
     condition TEXT NOT NULL,
     order_id TEXT NOT NULL DEFAULT '',
     amount TEXT NOT NULL,
+    surcharge TEXT NOT NULL DEFAULT '',
     settle_amount TEXT NOT NULL DEFAULT '0.00',
     currency TEXT NOT NULL DEFAULT 'USD',
     dup_key TEXT NOT NULL DEFAULT '',
     masked TEXT NOT NULL DEFAULT '',
     brand TEXT NOT NULL DEFAULT '',
     cc_exp TEXT NOT NULL DEFAULT '',
+    cc_bin TEXT NOT NULL DEFAULT '',
     check_aba TEXT NOT NULL DEFAULT '',
     check_name TEXT NOT NULL DEFAULT '',
     account_holder_type TEXT NOT NULL DEFAULT '',
@@ -83,6 +86,9 @@ CREATE TABLE IF NOT EXISTS action (
 CREATE INDEX IF NOT EXISTS action_txn ON action (txn);
 """
 
+# Columns added after the first stores were written: (table, column), all TEXT defaulting to ''.
+UPGRADES = (("vault", "cc_bin"), ("txn", "cc_bin"), ("txn", "surcharge"))
+
 
 class Store:
     def __init__(
@@ -102,6 +108,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
         with self._tx():
             self.db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('salt', ?), ('id_base', ?)",
@@ -110,6 +117,13 @@ class Store:
         meta = dict(self.db.execute("SELECT name, value FROM meta").fetchall())
         self.salt = bytes.fromhex(meta["salt"])
         self.id_base = int(meta["id_base"])
+
+    def _add_missing_columns(self) -> None:
+        """A store written by an older sandbox gains the columns added since (empty values)."""
+        for table, column in UPGRADES:
+            names = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         with self.lock:
@@ -163,14 +177,15 @@ class Store:
         now: float,
         parent_id: str = "",
         action_type: str | None = None,
+        surcharge: str = "",
     ) -> str:
         cursor = self.db.execute(
-            "INSERT INTO txn (parent_id, type, kind, condition, order_id, amount, settle_amount,"
-            " currency, dup_key, masked, brand, cc_exp, check_aba, check_name,"
+            "INSERT INTO txn (parent_id, type, kind, condition, order_id, amount, surcharge,"
+            " settle_amount, currency, dup_key, masked, brand, cc_exp, cc_bin, check_aba, check_name,"
             " account_holder_type, account_type, sec_code, trigger, vault_id, authcode, avs, cvv,"
             " response, billing, order_description, ponumber, created, pending_since)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?)",
+            " ?, ?, ?, ?, ?)",
             (
                 parent_id,
                 kind,
@@ -178,12 +193,14 @@ class Store:
                 condition,
                 form.get("orderid", ""),
                 str(amount),
+                surcharge,
                 str(settle_amount),
                 (form.get("currency", "").strip().upper() or "USD")[:3],
                 method.dup_key,
                 method.masked,
                 method.brand,
                 method.cc_exp,
+                method.cc_bin,
                 method.check_aba,
                 method.check_name,
                 method.account_holder_type,

@@ -23,9 +23,9 @@ class Vault(Store):
         while not vault_id or self._vault_exists(vault_id):
             vault_id = str(100_000_000 + secrets.randbelow(900_000_000))
         self.db.execute(
-            "INSERT INTO vault (vault_id, kind, fingerprint, masked, brand, cc_exp, check_aba,"
-            " check_name, account_holder_type, account_type, sec_code, trigger, billing, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO vault (vault_id, kind, fingerprint, masked, brand, cc_exp, cc_bin,"
+            " check_aba, check_name, account_holder_type, account_type, sec_code, trigger,"
+            " billing, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 vault_id,
                 method.kind,
@@ -33,6 +33,7 @@ class Vault(Store):
                 method.masked,
                 method.brand,
                 method.cc_exp,
+                method.cc_bin,
                 method.check_aba,
                 method.check_name,
                 method.account_holder_type,

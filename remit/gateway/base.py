@@ -231,6 +231,7 @@ class GatewayTransaction:
     masked_number: str = ""  # cc_number or check_account, masked by the gateway
     card_type: str = ""  # cc_type: visa, mastercard, amex, discover, diners, jcb
     card_exp: str = ""  # cc_exp, MMYY
+    card_bin: str = ""  # cc_bin: the card's first six digits
     account_type: str = ""  # checking | savings
     account_holder_type: str = ""  # personal | business
     check_name: str = ""

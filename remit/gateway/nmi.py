@@ -191,6 +191,7 @@ def _transaction(element) -> GatewayTransaction:
         masked_number=_text(element, "cc_number") or _text(element, "check_account"),
         card_type=_text(element, "cc_type").lower(),
         card_exp=_text(element, "cc_exp"),
+        card_bin=_text(element, "cc_bin"),
         account_type=_text(element, "account_type").lower(),
         account_holder_type=_text(element, "account_holder_type").lower(),
         check_name=_text(element, "check_name"),

@@ -24,6 +24,16 @@ class MethodKind(models.TextChoices):
     ECHECK = "echeck", "eCheck"
 
 
+class CardCategory(models.TextChoices):
+    """A card's funding, from the gateway's BIN look-up (Collect.js): only credit may carry a
+    surcharge; debit, prepaid and unknown never do."""
+
+    CREDIT = "credit", "Credit"
+    DEBIT = "debit", "Debit"
+    PREPAID = "prepaid", "Prepaid"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class PaymentMethodQuerySet(models.QuerySet):
     def active(self) -> PaymentMethodQuerySet:
         return self.filter(removed_at__isnull=True)
@@ -45,6 +55,9 @@ class PaymentMethod(models.Model):
     last4 = models.CharField(max_length=4)
     exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
     exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_category = models.CharField(
+        max_length=8, choices=CardCategory, default=CardCategory.UNKNOWN, blank=True
+    )
     account_type = models.CharField(max_length=8, blank=True)  # checking | savings
     account_holder_type = models.CharField(max_length=8, blank=True)  # personal | business
     holder_name = models.CharField(max_length=120, blank=True)  # on the card / on the account
@@ -172,6 +185,9 @@ class Payment(models.Model):
     method_kind = models.CharField(max_length=8, choices=MethodKind)
     method_brand = models.CharField(max_length=24, blank=True)
     method_last4 = models.CharField(max_length=4, blank=True)
+    card_category = models.CharField(
+        max_length=8, choices=CardCategory, blank=True, help_text="A card's, when it was paid."
+    )
     payment_method = models.ForeignKey(
         PaymentMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )

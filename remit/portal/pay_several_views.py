@@ -156,7 +156,9 @@ def pay_several(request):
         return _render(request, context)
     saved = form.saved_method
     choice = (
-        saved_choice(saved) if saved else method_form.choice(token=token, email=request.user.email)
+        saved_choice(saved)
+        if saved
+        else method_form.choice(token=token, email=request.user.email, reported=form.reported_card)
     )
     try:
         payment = pay_invoices(

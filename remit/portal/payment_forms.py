@@ -11,7 +11,7 @@ from localflavor.ca.forms import CAPostalCodeField, CAProvinceSelect
 from localflavor.us.forms import USStateSelect, USZipCodeField
 
 from remit.gateway.base import AccountHolderType, AccountType, Billing, PaymentKind, PaymentToken
-from remit.payments.hosted import NewToken
+from remit.payments.hosted import NewToken, ReportedCard
 from remit.payments.models import MethodKind, PaymentMethod
 from remit.payments.services import PaymentChoice, SavedMethod
 
@@ -31,6 +31,10 @@ class PayForm(forms.Form):
     payment_token = forms.RegexField(
         regex=r"^[A-Za-z0-9-]{8,100}$", required=False, widget=forms.HiddenInput
     )
+    # The hosted fields' BIN look-up of a new card (payment-fields.js): kept only once the gateway's
+    # record of the card confirms its BIN (remit.payments.hosted).
+    hosted_bin = forms.CharField(required=False, max_length=8, widget=forms.HiddenInput)
+    hosted_category = forms.CharField(required=False, max_length=16, widget=forms.HiddenInput)
     authorize = forms.BooleanField(required=False)
 
     def __init__(
@@ -46,6 +50,11 @@ class PayForm(forms.Form):
         self.fields["method"].choices = choices
         self.fields["method"].error_messages["invalid_choice"] = "Choose how to pay."
         self.fields["method"].error_messages["required"] = "Choose how to pay."
+
+    @property
+    def reported_card(self) -> ReportedCard:
+        data = self.cleaned_data
+        return ReportedCard.from_post(data.get("hosted_bin", ""), data.get("hosted_category", ""))
 
     @property
     def saved_method(self) -> PaymentMethod | None:
@@ -174,10 +183,13 @@ class CardForm(AddressFields):
         help_text="Kept in the gateway's secure vault, not by us, for your next payment.",
     )
 
-    def choice(self, *, token: str, email: str = "") -> PaymentChoice:
+    def choice(
+        self, *, token: str, email: str = "", reported: ReportedCard | None = None
+    ) -> PaymentChoice:
         return NewToken(
             token=PaymentToken(token=token, kind=PaymentKind.CARD),
             billing=self.billing(email=email),
+            reported=reported or ReportedCard(),
         )
 
 
@@ -217,7 +229,9 @@ class BankForm(AddressFields):
             self.add_error("company", "Enter the business's name for a business account.")
         return cleaned
 
-    def choice(self, *, token: str, email: str = "") -> PaymentChoice:
+    def choice(
+        self, *, token: str, email: str = "", reported: ReportedCard | None = None
+    ) -> PaymentChoice:
         data = self.cleaned_data
         return NewToken(
             token=PaymentToken(

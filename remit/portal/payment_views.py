@@ -155,7 +155,9 @@ def make_payment(request, pk: int):
 
     saved = form.saved_method
     choice = (
-        saved_choice(saved) if saved else method_form.choice(token=token, email=request.user.email)
+        saved_choice(saved)
+        if saved
+        else method_form.choice(token=token, email=request.user.email, reported=form.reported_card)
     )
     try:
         payment = pay_invoice(

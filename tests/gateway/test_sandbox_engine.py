@@ -155,3 +155,89 @@ def test_the_store_survives_a_restart(tmp_path, clock):
     answer = transact(second, type="sale", amount="5.00", customer_vault_id=vault_id)
     second.close()
     assert answer["response"] == "1"
+
+
+def query_field(sandbox: Sandbox, name: str, **filters) -> list[str]:
+    xml = sandbox.query({"security_key": DEMO_SECURITY_KEY, **filters}).decode()
+    return [part.split(f"</{name}>")[0] for part in xml.split(f"<{name}>")[1:]]
+
+
+def test_query_reports_the_cards_bin_for_a_sale_and_a_vault_record(sandbox):
+    answer = sale(sandbox, ccnumber="4000056655665556", customer_vault="add_customer")
+    assert answer["response"] == "1"
+    assert query_field(sandbox, "cc_bin", transaction_id=answer["transactionid"]) == ["400005"]
+    vault = query_field(
+        sandbox,
+        "cc_bin",
+        report_type="customer_vault",
+        customer_vault_id=answer["customer_vault_id"],
+    )
+    assert vault == ["400005"]
+    # A sale of the vaulted card reports it too; an eCheck has none.
+    again = transact(
+        sandbox, type="sale", amount="5.00", customer_vault_id=answer["customer_vault_id"]
+    )
+    assert query_field(sandbox, "cc_bin", transaction_id=again["transactionid"]) == ["400005"]
+    check = transact(
+        sandbox,
+        type="sale",
+        amount="5.00",
+        checkname="Nancy Davolio",
+        checkaba="490000018",
+        checkaccount="123123123",
+        payment="check",
+    )
+    assert query_field(sandbox, "cc_bin", transaction_id=check["transactionid"]) == [""]
+
+
+def test_a_sales_surcharge_is_recorded_and_reported(sandbox):
+    answer = sale(sandbox, amount="103.00", surcharge="3.00")
+    assert answer["response"] == "1"
+    assert query_field(sandbox, "surcharge", transaction_id=answer["transactionid"]) == ["3.00"]
+    plain = sale(sandbox, amount="10.01")
+    assert query_field(sandbox, "surcharge", transaction_id=plain["transactionid"]) == [""]
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        ({"type": "auth", "surcharge": "1.00"}, "Surcharge is only allowed on a sale"),
+        ({"surcharge": "10.00"}, "Surcharge must be less than the amount"),
+        ({"surcharge": "1.001"}, "Invalid amount"),
+        (
+            {
+                "ccnumber": "",
+                "checkname": "Nancy Davolio",
+                "checkaba": "490000018",
+                "checkaccount": "123123123",
+                "payment": "check",
+                "surcharge": "1.00",
+            },
+            "Surcharge is only allowed on a credit card transaction",
+        ),
+    ],
+)
+def test_a_surcharge_the_gateway_would_not_take_is_refused(sandbox, fields, text):
+    answer = sale(sandbox, amount="10.00", **fields)
+    assert answer["response"] == "3"
+    assert answer["responsetext"].split(" REFID:")[0] == text
+
+
+def test_a_store_written_before_bins_and_surcharges_were_kept_gains_their_columns(tmp_path):
+    import sqlite3
+
+    path = str(tmp_path / "old.sqlite3")
+    Sandbox(path).close()
+    db = sqlite3.connect(path)
+    for table, column in (("vault", "cc_bin"), ("txn", "cc_bin"), ("txn", "surcharge")):
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.commit()
+    db.close()
+    sandbox = Sandbox(path)
+    try:
+        answer = sale(sandbox, amount="20.00", surcharge="0.50", customer_vault="add_customer")
+        assert answer["response"] == "1"
+        assert query_field(sandbox, "cc_bin", transaction_id=answer["transactionid"]) == ["411111"]
+        assert query_field(sandbox, "surcharge", transaction_id=answer["transactionid"]) == ["0.50"]
+    finally:
+        sandbox.close()

@@ -47,6 +47,7 @@ def _save_method(
                 brand=payment.method_brand,
                 exp_month=details.exp_month,
                 exp_year=details.exp_year,
+                card_category=details.card_category or "unknown",
                 holder_name=f"{choice.billing.first_name} {choice.billing.last_name}".strip(),
             )
         else:

@@ -64,6 +64,12 @@ def record_gateway_outcome(
         )
         if isinstance(choice, NewToken) and choice.details is not None:
             _, payment.method_brand, payment.method_last4 = describe_choice(choice)
+            if choice.is_card:
+                payment.card_category = choice.details.card_category or "unknown"
+                if choice.details.category_mismatch:
+                    _record_unconfirmed_category(payment, choice)
+        elif isinstance(choice, SavedMethod) and choice.method.kind == "card":
+            payment.card_category = choice.method.card_category
 
         if result.outcome == Outcome.APPROVED:
             _transition(
@@ -146,3 +152,18 @@ def _after_approval(payment: Payment, result: GatewayResult, choice: PaymentChoi
         payment.payment_method = _save_method(payment, result, choice, now)
         payment.save(update_fields=["payment_method"])
     _queue_receipt(payment)
+
+
+def _record_unconfirmed_category(payment: Payment, choice: NewToken) -> None:
+    """The page relayed a BIN look-up for another card than the one the gateway charged: the
+    card is kept as "unknown" (never surcharged) and staff can see that it happened."""
+    record_event(
+        "payment.card_category_unconfirmed",
+        actor=payment.payer,
+        obj=payment,
+        organization=payment.organization_id,
+        summary=(
+            f"The card category the page reported ({choice.reported.category}) was for another"
+            " card than the gateway charged; kept as unknown"
+        ),
+    )

@@ -104,9 +104,28 @@
         setBusy(form, false);
         banner(form, "");
         form.querySelector("[data-payment-token]").value = response.token;
+        relayCard(form, kind === "card" ? response.card || {} : {});
         form.setAttribute("data-method-label", methodLabel(kind, response, form));
         form.requestSubmit(); // remit.js now asks for confirmation, then posts the token
       },
+    });
+  }
+
+  // The gateway's BIN look-up of a new card (its first six digits and credit / debit / prepaid /
+  // unknown) goes with the token: the server decides any surcharge from it, and checks after the
+  // sale that the gateway's record of the card has the same BIN (docs/pci.md).
+  var RELAYED = { hosted_bin: "bin", hosted_category: "category" };
+
+  function relayCard(form, card) {
+    Object.keys(RELAYED).forEach(function (name) {
+      var input = form.querySelector("input[name='" + name + "']");
+      if (!input) {
+        input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        form.appendChild(input);
+      }
+      input.value = card[RELAYED[name]] || "";
     });
   }
 
@@ -121,6 +140,7 @@
     forget: function (form) {
       var token = form.querySelector("[data-payment-token]");
       if (token) token.value = "";
+      relayCard(form, {});
       form.removeAttribute("data-method-label");
     },
   };
