@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
+from localflavor.us.models import USStateField
 
 from remit.accounts.emails import normalise_email
 
@@ -52,6 +53,12 @@ class Organization(models.Model):
     )
     billing_email = models.EmailField(
         blank=True, help_text="Receives a copy of every payment receipt."
+    )
+    billing_state = USStateField(
+        "Billing state",
+        blank=True,
+        help_text="US state or territory of the billing address (two letters); decides whether "
+        "a card surcharge may apply.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -181,6 +181,18 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     applied_amount = models.DecimalField(**MONEY, default=ZERO)
     refunded_amount = models.DecimalField(**MONEY, default=ZERO)
+    # A card surcharge (credit cards only) or an eCheck discount: kept on the payment, never in an
+    # invoice's allocation, so the invoices are paid exactly their amounts; the gateway is charged
+    # amount + surcharge - discount (remit/payments/surcharge.py).
+    surcharge_amount = models.DecimalField(**MONEY, default=ZERO)
+    surcharge_percent = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    discount_amount = models.DecimalField(**MONEY, default=ZERO)
+    discount_percent = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    adjustment_refunded = models.DecimalField(
+        **MONEY,
+        default=ZERO,
+        help_text="The surcharge given back (or discount taken back) by refunds.",
+    )
     # How it was paid (masked, for display): a snapshot, kept even if the saved method is removed.
     method_kind = models.CharField(max_length=8, choices=MethodKind)
     method_brand = models.CharField(max_length=24, blank=True)
@@ -244,6 +256,12 @@ class Payment(models.Model):
     @property
     def in_flight(self) -> bool:
         return self.state in IN_FLIGHT_STATES
+
+    @property
+    def charged_amount(self) -> Decimal:
+        """What the gateway was asked for: the invoices' amount, plus a surcharge or less a
+        discount."""
+        return self.amount + self.surcharge_amount - self.discount_amount
 
     @property
     def display_status(self):
@@ -423,3 +441,4 @@ class LimitLock(models.Model):
 
 
 from remit.payments.allocation_models import PaymentAllocation  # noqa: E402,F401  (registered)
+from remit.payments.surcharge_models import SurchargePolicy  # noqa: E402,F401  (registered)

@@ -7,4 +7,5 @@ from remit.backoffice.admin import (  # noqa: F401
     payment_page,
     payments,
     provider,
+    surcharge,
 )

@@ -121,7 +121,7 @@ class OrganizationAdmin(AuditedAdmin):
     list_display = ["name", "external_id", "billing_email", "is_active", "user_count"]
     search_fields = ["name", "external_id", "billing_email"]
     list_filter = ["is_active"]
-    fields = ["name", "external_id", "billing_email", "is_active", "created_at"]
+    fields = ["name", "external_id", "billing_email", "billing_state", "is_active", "created_at"]
     readonly_fields = ["created_at"]
     inlines = [PortalUserInline]
     change_form_template = "backoffice/organization_change_form.html"
