@@ -6,7 +6,6 @@ when it does not (the server charges the balance); the receipt and statement PDF
 read."""
 
 import re
-import zlib
 from decimal import Decimal
 
 import pytest
@@ -28,6 +27,7 @@ from remit.outbox.models import EmailKind, OutgoingEmail
 from remit.outbox.services import email_attempt
 from remit.payments.models import Payment
 from tests.payments.conftest import sales_at_gateway
+from tests.payments.test_payments_page import pdf_text
 
 MANAGER = "manager@northwind.example"
 
@@ -52,18 +52,6 @@ def allow_partial(minimum="0.00"):
     provider.save()
 
 
-def pdf_text(body: bytes) -> str:
-    """The text operators of a PDF's (deflated) content streams: what the reader shows."""
-    text = b""
-    for chunk in body.split(b"stream\n")[1:]:
-        raw = chunk.split(b"\nendstream")[0]
-        try:
-            text += zlib.decompress(raw)
-        except zlib.error:
-            text += raw
-    return text.decode("latin-1")
-
-
 def download(page, link_name, tmp_path) -> tuple[str, str]:
     with page.expect_download() as info:
         page.get_by_role("link", name=link_name).first.click()
@@ -71,7 +59,7 @@ def download(page, link_name, tmp_path) -> tuple[str, str]:
     info.value.save_as(target)
     body = target.read_bytes()
     assert body.startswith(b"%PDF-")
-    return info.value.suggested_filename, pdf_text(body)
+    return info.value.suggested_filename, pdf_text(body).decode("latin-1")
 
 
 def pay_with_new_card(page, question):

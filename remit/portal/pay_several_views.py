@@ -28,20 +28,7 @@ from remit.payments.services.several import (
     pay_invoices,
     provider_allows_partial,
 )
-from remit.portal.payment_window import (
-    confirm_question,
-    first_forms,
-    fresh_form,
-    hosted_fields,
-    initial_method,
-    new_method_details,
-    offered_methods,
-    payment_choice,
-    posted_forms,
-    render_window,
-    save_asked,
-    show_outcome,
-)
+from remit.portal import payment_window as window
 
 MAX_INVOICES = 200  # one payment; a page of them at most
 
@@ -122,7 +109,7 @@ def pay_several(request):
     invoices, missing = _selected(request, source)
     partial = provider_allows_partial(provider)
     lines, typed_total = _lines(invoices, source, partial, request.method == "POST")
-    methods, form_kwargs = offered_methods(request)
+    methods, form_kwargs = window.offered_methods(request)
     blocked = payment_unavailable_reason(provider)
     if not invoices:
         blocked = blocked or "Select at least one invoice with an amount due."
@@ -134,19 +121,19 @@ def pay_several(request):
         "partial": partial,
         "methods": methods,
         "blocked": blocked,
-        "hosted": hosted_fields(provider),
+        "hosted": window.hosted_fields(provider),
         "all_due": source.get("all") == "due",
     }
     if request.method == "GET" or blocked:
         if request.method == "POST":
             context["error"] = blocked
-        first = initial_method(methods, request.GET.get("add"), provider)
-        context.update(first_forms(request, form_kwargs, first, context["total"]))
+        first = window.initial_method(methods, request.GET.get("add"), provider)
+        context.update(window.first_forms(request, form_kwargs, first, context["total"]))
         return _render(request, context)
 
     data = request.POST.copy()
     data["amount"] = str(context["total"])  # the lines say what is paid; PayForm wants a figure
-    context.update(posted_forms(request, form_kwargs, data))
+    context.update(window.posted_forms(request, form_kwargs, data))
     form = context["form"]
     if missing:
         context["error"] = "One of the selected invoices was not found. Select them again."
@@ -156,7 +143,7 @@ def pay_several(request):
         return _render(request, context)
     if not form.is_valid():
         return _render(request, context)
-    method_form, token, problem = new_method_details(context)
+    method_form, token, problem = window.new_method_details(context)
     if problem:
         if problem is not True:
             context["error"] = problem
@@ -171,11 +158,11 @@ def pay_several(request):
             )
         if not request.POST.get("edit"):
             context["confirming"] = True
-            context["confirm_question"] = confirm_question(
+            context["confirm_question"] = window.confirm_question(
                 form, provider, context["total"], request.POST.get("method_label", "")
             )
         return _render(request, context)
-    choice = payment_choice(request, form, method_form, token)
+    choice = window.payment_choice(request, form, method_form, token)
     try:
         payment = pay_invoices(
             user=request.user,
@@ -186,7 +173,7 @@ def pay_several(request):
             ],
             attempt_key=form.cleaned_data["attempt_key"],
             choice=choice,
-            save_method=save_asked(method_form),
+            save_method=window.save_asked(method_form),
             ip_address=client_ip(request),
             provider=provider,
         )
@@ -196,16 +183,16 @@ def pay_several(request):
             if line["invoice"].pk == line_id:
                 line["error"] = refused.message
         context["error"] = "Check the amounts below." if line_id else refused.message
-        context["form"] = fresh_form(form, form_kwargs)
+        context["form"] = window.fresh_form(form, form_kwargs)
         return _render(request, context)
     finally:
         del choice
     allocations = list(payment.allocations.select_related("invoice").order_by("invoice__due_date"))
     context.update(payment=payment, allocations=allocations)
-    if show_outcome(context, payment):
+    if window.show_outcome(context, payment):
         return _render(request, context, template="portal/pay_several_done.html")
     context["error"] = failure_message(payment)
-    context["form"] = fresh_form(form, form_kwargs)
+    context["form"] = window.fresh_form(form, form_kwargs)
     return _render(request, context)
 
 
@@ -216,4 +203,4 @@ def _render(request, context, template="portal/pay_several.html"):
         provider=provider.name, account="", last4="", amount=context["total"], invoice=numbers
     )
     context["fragment"] = False
-    return render_window(request, template, context)
+    return window.render_window(request, template, context)

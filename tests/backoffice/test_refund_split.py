@@ -67,6 +67,15 @@ def field(invoice):
     return f"invoice-{invoice.pk}"
 
 
+def form_data(client, payment, amount, lines=None, **extra) -> dict:
+    """The refund form as staff fill it in: the amount, a reason, and amounts per invoice."""
+    key = client.get(url(payment)).context["form"]["request_key"].value()
+    data = {"amount": amount, "reason": extra.pop("reason", "x"), "request_key": key}
+    data.update({field(invoice): value for invoice, value in (lines or {}).items()})
+    data.update(extra)
+    return data
+
+
 def refunds_at_gateway(sandbox_gateway) -> str:
     return sandbox_gateway.query_xml(action_type="refund")
 
@@ -88,8 +97,7 @@ def test_the_page_lists_each_invoice_newest_first_with_what_can_be_refunded(
 def test_left_blank_the_newest_invoices_are_reduced_first_and_the_confirmation_says_so(
     as_staff, settled, invoices
 ):
-    key = as_staff.get(url(settled)).context["form"]["request_key"].value()
-    data = {"amount": "120.00", "reason": "Credit", "request_key": key}
+    data = form_data(as_staff, settled, "120.00", reason="Credit")
     confirm = as_staff.post(url(settled), data)
     assert "Refund $120.00?" in confirm.text
     assert "newest first" in confirm.text
@@ -105,15 +113,8 @@ def test_left_blank_the_newest_invoices_are_reduced_first_and_the_confirmation_s
 def test_staff_choose_the_amounts_per_invoice_and_the_audit_log_names_them(
     as_staff, settled, invoices, staff, sandbox_gateway
 ):
-    key = as_staff.get(url(settled)).context["form"]["request_key"].value()
-    data = {
-        "amount": "90.00",
-        "reason": "Two services credited",
-        "request_key": key,
-        field(invoices[0]): "60.00",
-        field(invoices[1]): "30.00",
-        field(invoices[2]): "",
-    }
+    lines = {invoices[0]: "60.00", invoices[1]: "30.00", invoices[2]: ""}
+    data = form_data(as_staff, settled, "90.00", lines, reason="Two services credited")
     confirm = as_staff.post(url(settled), data)
     assert "as you entered them" in confirm.text
     assert not Refund.objects.exists()
@@ -130,15 +131,8 @@ def test_staff_choose_the_amounts_per_invoice_and_the_audit_log_names_them(
 
 
 def test_amounts_that_do_not_add_up_are_refused_next_to_the_amount(as_staff, settled, invoices):
-    key = as_staff.get(url(settled)).context["form"]["request_key"].value()
-    data = {
-        "amount": "100.00",
-        "reason": "x",
-        "request_key": key,
-        field(invoices[0]): "60.00",
-        field(invoices[1]): "30.00",
-        "confirmed": "yes",
-    }
+    lines = {invoices[0]: "60.00", invoices[1]: "30.00"}
+    data = form_data(as_staff, settled, "100.00", lines, confirmed="yes")
     answer = as_staff.post(url(settled), data)
     assert answer.status_code == 200
     assert "The amounts per invoice add up to $90.00; they must add up to the refund, $100.00." in (
@@ -152,15 +146,8 @@ def test_amounts_that_do_not_add_up_are_refused_next_to_the_amount(as_staff, set
 def test_more_than_an_invoice_can_give_back_is_refused_next_to_that_invoice(
     as_staff, settled, invoices, sandbox_gateway
 ):
-    key = as_staff.get(url(settled)).context["form"]["request_key"].value()
-    data = {
-        "amount": "120.00",
-        "reason": "x",
-        "request_key": key,
-        field(invoices[2]): "70.00",
-        field(invoices[1]): "50.00",
-        "confirmed": "yes",
-    }
+    lines = {invoices[2]: "70.00", invoices[1]: "50.00"}
+    data = form_data(as_staff, settled, "120.00", lines, confirmed="yes")
     answer = as_staff.post(url(settled), data)
     assert f'id="id_{field(invoices[2])}-error"' in answer.text
     assert "At most $50.00 can be refunded on invoice NW-8003." in answer.text
@@ -171,33 +158,31 @@ def test_more_than_an_invoice_can_give_back_is_refused_next_to_that_invoice(
 
 @pytest.mark.parametrize("bad", ["-5.00", "1.005", "abc"])
 def test_bad_amounts_per_invoice_are_refused(as_staff, settled, invoices, bad):
-    key = as_staff.get(url(settled)).context["form"]["request_key"].value()
-    data = {"amount": "10.00", "reason": "x", "request_key": key, field(invoices[0]): bad}
-    answer = as_staff.post(url(settled), {**data, "confirmed": "yes"})
+    data = form_data(as_staff, settled, "10.00", {invoices[0]: bad}, confirmed="yes")
+    answer = as_staff.post(url(settled), data)
     assert f'id="id_{field(invoices[0])}-error"' in answer.text
     assert not Refund.objects.exists()
 
 
-def test_the_service_checks_the_amounts_again(settled, invoices, staff, gateway, sandbox_gateway):
-    with pytest.raises(RefundRefused, match="add up to"):
+@pytest.mark.parametrize(
+    ("amount", "which", "value", "refusal"),
+    [
+        ("10.00", 0, "5.00", "add up to"),
+        ("60.00", 2, "60.00", r"At most \$50\.00"),
+        ("1.00", None, "1.00", "did not pay"),
+    ],
+)
+def test_the_service_checks_the_amounts_again(
+    settled, invoices, staff, gateway, sandbox_gateway, amount, which, value, refusal
+):
+    invoice_id = invoices[which].pk if which is not None else 999999
+    with pytest.raises(RefundRefused, match=refusal):
         refund_payment(
             settled,
-            Decimal("10.00"),
+            Decimal(amount),
             acting_user=staff,
             gateway=gateway,
-            amounts={invoices[0].pk: Decimal("5.00")},
-        )
-    with pytest.raises(RefundRefused, match=r"At most \$50\.00"):
-        refund_payment(
-            settled,
-            Decimal("60.00"),
-            acting_user=staff,
-            gateway=gateway,
-            amounts={invoices[2].pk: Decimal("60.00")},
-        )
-    with pytest.raises(RefundRefused, match="did not pay"):
-        refund_payment(
-            settled, Decimal("1.00"), acting_user=staff, gateway=gateway, amounts={999999: "1.00"}
+            amounts={invoice_id: Decimal(value)},
         )
     assert not Refund.objects.exists()
     assert len(sales_at_gateway(sandbox_gateway)) == 1

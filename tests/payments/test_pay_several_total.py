@@ -14,20 +14,11 @@ from django.utils import timezone
 from remit.payments.models import Payment, PaymentAllocation
 from tests.factories import make_invoice
 from tests.payments.conftest import sales_at_gateway
-from tests.payments.test_make_payment_view import NEXT_YEAR
+from tests.payments.test_make_payment_view import NEXT_YEAR, card_post
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("pay_several")
-BILLING = {
-    "card-first_name": "Nancy",
-    "card-last_name": "Davolio",
-    "card-address1": "507 20th Ave E",
-    "card-city": "Seattle",
-    "card-state": "WA",
-    "card-zip": "98122",
-    "card-country": "US",
-}
 
 
 class _Fields(HTMLParser):
@@ -85,6 +76,11 @@ def token(sandbox_gateway, gateway):
     return lambda: sandbox_gateway.card_token("4111111111111111", exp=f"12{NEXT_YEAR:02d}")
 
 
+def billing(page, invoices) -> dict:
+    """The new card's billing fields, as the single-invoice window's tests fill them in."""
+    return {k: v for k, v in card_post(page, invoices[0], "").items() if k.startswith("card-")}
+
+
 def open_page(client, invoices):
     return client.get(URL, {"invoice": [i.pk for i in invoices], "add": "card"})
 
@@ -101,7 +97,10 @@ def test_a_typed_total_is_applied_oldest_due_first_and_confirmed_before_the_char
     # The lines come oldest due first: NW-7101, NW-7102, NW-7103.
     assert page.text.index("NW-7101") < page.text.index("NW-7102") < page.text.index("NW-7103")
     asked = as_manager.post(
-        URL, fields(page, total="150.00", confirmed="yes", payment_token=token(), **BILLING)
+        URL,
+        fields(
+            page, total="150.00", confirmed="yes", payment_token=token(), **billing(page, invoices)
+        ),
     )
     assert "$150.00 is applied to the invoices due first." in asked.text
     assert "Pay $150.00 to" in asked.text  # asked again: the server filled the lines in
@@ -111,7 +110,7 @@ def test_a_typed_total_is_applied_oldest_due_first_and_confirmed_before_the_char
     assert lines[f"amount-{invoices[1].pk}"] == "100.00"
     assert lines[f"amount-{invoices[0].pk}"] == "50.00"
     assert lines[f"amount-{invoices[2].pk}"] == "0.00"
-    done = as_manager.post(URL, fields(asked, confirmed="yes", **BILLING))
+    done = as_manager.post(URL, fields(asked, confirmed="yes", **billing(page, invoices)))
     assert "Payment has been processed" in done.text, done.text
     payment = Payment.objects.get()
     assert payment.amount == Decimal("150.00")
@@ -127,7 +126,7 @@ def test_changed_lines_win_over_a_typed_total(as_manager, invoices, partial, tok
         confirmed="yes",
         payment_token=token(),
         **{f"amount-{invoices[2].pk}": "20.00"},
-        **BILLING,
+        **billing(page, invoices),
     )
     done = as_manager.post(URL, data)
     assert "Payment has been processed" in done.text, done.text
@@ -152,7 +151,10 @@ def test_a_bad_total_is_refused_next_to_it_and_nothing_is_charged(
 ):
     page = open_page(as_manager, invoices)
     answer = as_manager.post(
-        URL, fields(page, total=typed, confirmed="yes", payment_token=token(), **BILLING)
+        URL,
+        fields(
+            page, total=typed, confirmed="yes", payment_token=token(), **billing(page, invoices)
+        ),
     )
     assert answer.status_code == 200
     assert 'id="id_total_error"' in answer.text
@@ -166,7 +168,10 @@ def test_with_partial_payments_off_a_posted_total_changes_nothing(as_manager, in
     page = open_page(as_manager, invoices)
     assert 'name="total"' not in page.text
     done = as_manager.post(
-        URL, fields(page, total="1.00", confirmed="yes", payment_token=token(), **BILLING)
+        URL,
+        fields(
+            page, total="1.00", confirmed="yes", payment_token=token(), **billing(page, invoices)
+        ),
     )
     assert "Payment has been processed" in done.text, done.text
     assert Payment.objects.get().amount == Decimal("425.25")
