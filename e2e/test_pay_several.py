@@ -13,7 +13,7 @@ from django.core import mail
 from django.db.models import F
 from playwright.sync_api import expect
 
-from e2e.conftest import sign_in
+from e2e.conftest import assert_accessible, sign_in
 from e2e.test_make_payment import (
     CSP_WATCH,
     assert_no_csp_violation,
@@ -94,6 +94,8 @@ def test_pay_all_due_for_three_invoices_is_one_sale_and_one_receipt(
         expect(table).to_contain_text(invoice.number)
     expect(table.locator("tbody tr")).to_have_count(3)
     expect(page.get_by_text(f"Total: {money(total)}")).to_be_visible()
+    assert_accessible(page)  # the window with its hosted fields, at desktop and phone widths
+    screenshot("window")
     pay_with_new_card(page, f"Pay {money(total)} to Harbor Point IT with Visa •••• 1111?")
     assert_no_csp_violation(page)
     screenshot("done", full_page=False)
@@ -141,7 +143,7 @@ def test_the_statement_pdf_lists_the_open_items(page, three_due, tmp_path):
 
 
 def test_a_typed_total_is_spread_oldest_due_first_and_paid_in_part(
-    page, three_due, sandbox_gateway
+    page, three_due, sandbox_gateway, screenshot
 ):
     allow_partial()
     oldest, second, newest = three_due
@@ -155,6 +157,8 @@ def test_a_typed_total_is_spread_oldest_due_first_and_paid_in_part(
     expect(line(second)).to_have_value("10.00")
     expect(line(newest)).to_have_value("0.00")
     expect(page.get_by_text(f"Total: {money(part)}")).to_be_visible()
+    assert_accessible(page)  # the editable lines and the total, at desktop and phone widths
+    screenshot("spread")
     fill_card(page)
     fill_address(page)
     page.get_by_role("button", name="Process Payment").click()
@@ -186,6 +190,7 @@ def test_editing_a_line_makes_the_total_and_an_over_payment_is_refused(
         page.get_by_text(f"That is more than the selected invoices' balance, {money(balance)}.")
     ).to_be_visible()
     expect(total_field).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page)  # the message next to the total
     line = page.get_by_label(f"Amount to pay on {oldest.number}")
     expect(line).to_have_value(f"{oldest.total}")  # the lines were left alone
     line.fill("5.00")
@@ -235,3 +240,55 @@ def test_a_tampered_amount_is_ignored_when_partial_payments_are_off(
     for invoice in three_due:
         invoice.refresh_from_db()
         assert invoice.amount_due == 0
+
+
+def test_staff_choose_which_invoices_a_partial_refund_reduces(
+    page, three_due, gateway, sandbox_gateway, screenshot
+):
+    import uuid
+
+    from e2e.test_backoffice import sign_in_staff
+    from remit.accounts.models import User
+    from remit.audit.models import AuditEvent
+    from remit.payments.models import PaymentState
+    from remit.payments.services import reconcile_payment
+    from remit.payments.services.several import pay_invoices
+    from tests.payments.conftest import new_card
+
+    payment = pay_invoices(
+        user=User.objects.get(email=MANAGER),
+        selection=[(i.pk, None) for i in three_due],
+        attempt_key=uuid.uuid4(),
+        choice=new_card(),
+        gateway=gateway,
+    )
+    sandbox_gateway.settle()
+    assert reconcile_payment(payment.pk) == PaymentState.SETTLED
+    first, second, _third = three_due
+    sign_in_staff(page)
+    page.goto(f"/backoffice/payments/payment/{payment.pk}/refund/")
+    page.get_by_label("Amount to refund").fill("30.00")
+    page.get_by_label("Reason").fill("Credit for two services")
+    page.get_by_label(f"Refund on invoice {first.number}").fill("20.00")
+    page.get_by_label(f"Refund on invoice {second.number}").fill("5.00")
+    page.get_by_role("button", name="Review the refund").click()
+    expect(
+        page.get_by_text("The amounts per invoice add up to $25.00; they must add up to the refund")
+    ).to_be_visible()
+    expect(page.get_by_label(f"Refund on invoice {first.number}")).to_have_value("20.00")
+    assert_accessible(page)
+    screenshot("refund-lines")
+    page.get_by_label(f"Refund on invoice {second.number}").fill("10.00")
+    page.get_by_role("button", name="Review the refund").click()
+    expect(page.get_by_role("heading", name="Refund $30.00?")).to_be_visible()
+    split = page.get_by_role("table", name=re.compile("as you entered them"))
+    expect(split).to_contain_text(first.number)
+    expect(split).to_contain_text("$20.00")
+    expect(split).to_contain_text("$10.00")
+    page.get_by_role("button", name="Yes, refund $30.00").click()
+    expect(page.get_by_text("Refund of $30.00 succeeded.")).to_be_visible()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.amount_due, second.amount_due) == (Decimal("20.00"), Decimal("10.00"))
+    event = AuditEvent.objects.get(action="payment.refund_requested")
+    assert event.details["invoices"] == {first.number: "20.00", second.number: "10.00"}
