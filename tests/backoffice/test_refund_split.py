@@ -170,6 +170,8 @@ def test_bad_amounts_per_invoice_are_refused(as_staff, settled, invoices, bad):
         ("10.00", 0, "5.00", "add up to"),
         ("60.00", 2, "60.00", r"At most \$50\.00"),
         ("1.00", None, "1.00", "did not pay"),
+        ("1.00", 0, "0.995", "at most two decimals"),
+        ("1.00", 0, "-1.00", "cannot be negative"),
     ],
 )
 def test_the_service_checks_the_amounts_again(
@@ -182,7 +184,7 @@ def test_the_service_checks_the_amounts_again(
             Decimal(amount),
             acting_user=staff,
             gateway=gateway,
-            amounts={invoice_id: Decimal(value)},
+            amounts={invoice_id: value},
         )
     assert not Refund.objects.exists()
     assert len(sales_at_gateway(sandbox_gateway)) == 1

@@ -356,7 +356,15 @@ def chosen_split(payment: Payment, amount: Decimal, amounts: dict) -> dict[int, 
                 f"This payment did not pay invoice {invoice_id}; choose among its invoices.",
                 "not_allocated",
             )
-        value = to_money(value)
+        try:
+            exact = Decimal(str(value))
+            value = to_money(exact)
+        except (ArithmeticError, ValueError):
+            raise RefundRefused(
+                "Enter each invoice's amount such as 25.00.", "bad_amount"
+            ) from None
+        if exact != value:
+            raise RefundRefused("Enter amounts with at most two decimals.", "bad_amount")
         if value < ZERO:
             raise RefundRefused("An invoice's refund cannot be negative.", "bad_amount")
         if value > applied[int(invoice_id)]:
