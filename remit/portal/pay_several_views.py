@@ -1,6 +1,12 @@
 """Pay selected / Pay all due: one payment of several invoices of the user's organization, through
 one gateway sale (remit.payments.services.several). The single-invoice Make a Payment window
-(payment_views.py) stays as it is; this page reuses its forms, hosted fields and confirmation."""
+(payment_views.py) stays as it is; both are built from payment_window.py (the forms, the hosted
+fields, the confirmation, the outcome) and portal/includes/payment_methods_choice.html.
+
+With partial payments on, each line's amount may be edited; a total typed for the lot (and the
+lines left as shown) is applied oldest due first, here on the server (remit/static/remit/
+pay-several.js does the same live, as a convenience). Whatever the server fills in or changes is
+shown for the payer to confirm before anything is charged."""
 
 from __future__ import annotations
 
@@ -14,30 +20,15 @@ from remit.billing.access import invoices_for
 from remit.billing.selectors import open_invoices
 from remit.core.money import ZERO, format_money, to_money
 from remit.payments import authorization
-from remit.payments.access import payment_methods_for
-from remit.payments.models import MethodKind, PaymentState
-from remit.payments.services import (
-    UNKNOWN_MESSAGE,
-    PaymentRefused,
-    failure_message,
-    payment_unavailable_reason,
-)
+from remit.payments.services import PaymentRefused, failure_message, payment_unavailable_reason
 from remit.payments.services.several import (
     LineRefused,
     oldest_due_first,
+    parse_amount,
     pay_invoices,
     provider_allows_partial,
 )
-from remit.portal.payment_forms import NEW_BANK, NEW_CARD, BankForm, CardForm, PayForm, saved_choice
-from remit.portal.payment_views import (
-    MISSING_DETAILS_MESSAGE,
-    PROCESSING_MESSAGE,
-    SUCCESS_STATES,
-    _billing_initial,
-    _hosted_fields,
-    _initial_method,
-    payment_page_csp,
-)
+from remit.portal import payment_window as window
 
 MAX_INVOICES = 200  # one payment; a page of them at most
 
@@ -55,25 +46,57 @@ def _selected(request, source):
     return list(rows.order_by("due_date", "pk")[:MAX_INVOICES]), missing
 
 
-def _lines(invoices, source, partial: bool, posted: bool):
-    lines = []
-    for invoice in invoices:
-        raw = source.get(f"amount-{invoice.pk}") if partial and posted else None
-        lines.append({"invoice": invoice, "amount": raw if raw is not None else invoice.amount_due})
-    total_typed = source.get("total", "").strip() if partial else ""
-    if total_typed and not any(source.get(f"amount-{i.pk}") for i in invoices):
-        try:  # a total for the lot, applied oldest due first
-            split = oldest_due_first(invoices, to_money(Decimal(total_typed)))
-            for line in lines:
-                line["amount"] = split.get(line["invoice"].pk, ZERO)
-        except (PaymentRefused, ArithmeticError, ValueError):
-            pass
-    return lines
+def _posted(source, name: str) -> str:
+    return (source.get(name) or "").strip()
+
+
+def _lines(invoices, source, partial: bool, posted: bool) -> tuple[list[dict], dict]:
+    """Each invoice's line (the amount to pay: its balance unless partial payments are on and the
+    payer changed it), and what the server did with a typed total: {"applied": True} when it
+    filled the lines oldest due first, {"error": ...} when it refused it."""
+    lines = [{"invoice": i, "amount": i.amount_due} for i in invoices]
+    if not (partial and posted):
+        return lines, {}
+    for line in lines:
+        pk = line["invoice"].pk
+        raw = source.get(f"amount-{pk}")
+        if raw is not None:
+            line["amount"] = raw.strip()
+        # A line a total did not reach (shown at zero, marked so): not paid, not refused.
+        line["skip"] = source.get(f"skip-{pk}") == "1" and _is_zero(line["amount"])
+    edited = any(
+        _posted(source, f"amount-{i.pk}") != _posted(source, f"shown-{i.pk}") for i in invoices
+    )
+    typed = _posted(source, "total")
+    if not typed or typed == _posted(source, "shown-total") or edited:
+        return lines, {}  # no new total, or the lines say what to pay
+    try:
+        split = oldest_due_first(invoices, parse_amount(typed))
+    except PaymentRefused as refused:
+        if refused.code == "over_payment":
+            balance = to_money(sum((i.amount_due for i in invoices), ZERO))
+            message = f"That is more than the selected invoices' balance, {format_money(balance)}."
+        else:
+            message = refused.message
+        return lines, {"error": message}
+    for line in lines:
+        line["amount"] = split.get(line["invoice"].pk, ZERO)
+        line["skip"] = line["amount"] == ZERO  # the total did not reach it
+    return lines, {"applied": True}
+
+
+def _is_zero(raw) -> bool:
+    try:
+        return Decimal(str(raw)) == ZERO
+    except ArithmeticError:
+        return False
 
 
 def _total(lines) -> Decimal:
     try:
-        return to_money(sum((Decimal(str(line["amount"])) for line in lines), ZERO))
+        return to_money(
+            sum((Decimal(str(line["amount"])) for line in lines if not line.get("skip")), ZERO)
+        )
     except (ArithmeticError, ValueError):
         return ZERO
 
@@ -85,18 +108,8 @@ def pay_several(request):
     source = request.POST if request.method == "POST" else request.GET
     invoices, missing = _selected(request, source)
     partial = provider_allows_partial(provider)
-    lines = _lines(invoices, source, partial, request.method == "POST")
-    methods = [
-        m
-        for m in payment_methods_for(request.user)
-        if (m.kind == MethodKind.CARD and provider.offers_card)
-        or (m.kind == MethodKind.ECHECK and provider.offers_echeck)
-    ]
-    form_kwargs = {
-        "methods": methods,
-        "offers_card": provider.offers_card,
-        "offers_echeck": provider.offers_echeck,
-    }
+    lines, typed_total = _lines(invoices, source, partial, request.method == "POST")
+    methods, form_kwargs = window.offered_methods(request)
     blocked = payment_unavailable_reason(provider)
     if not invoices:
         blocked = blocked or "Select at least one invoice with an amount due."
@@ -104,69 +117,63 @@ def pay_several(request):
         "nav": "reports",
         "lines": lines,
         "total": _total(lines),
+        "total_error": typed_total.get("error"),
         "partial": partial,
         "methods": methods,
         "blocked": blocked,
-        "hosted": _hosted_fields(provider),
+        "hosted": window.hosted_fields(provider),
         "all_due": source.get("all") == "due",
     }
     if request.method == "GET" or blocked:
         if request.method == "POST":
             context["error"] = blocked
-        initial_method = _initial_method(methods, request.GET.get("add"), provider)
-        context.update(
-            form=PayForm(
-                initial={
-                    "attempt_key": PayForm.new_attempt_key(),
-                    "method": initial_method,
-                    "amount": context["total"],
-                },
-                **form_kwargs,
-            ),
-            card_form=CardForm(prefix="card", initial=_billing_initial(request.user)),
-            bank_form=BankForm(prefix="bank", initial=_billing_initial(request.user)),
-            show=initial_method,
-        )
+        first = window.initial_method(methods, request.GET.get("add"), provider)
+        context.update(window.first_forms(request, form_kwargs, first, context["total"]))
         return _render(request, context)
 
     data = request.POST.copy()
     data["amount"] = str(context["total"])  # the lines say what is paid; PayForm wants a figure
-    form = PayForm(data, **form_kwargs)
-    card_form = CardForm(request.POST, prefix="card")
-    bank_form = BankForm(request.POST, prefix="bank")
-    context.update(
-        form=form, card_form=card_form, bank_form=bank_form, show=request.POST.get("method", "")
-    )
+    context.update(window.posted_forms(request, form_kwargs, data))
+    form = context["form"]
     if missing:
         context["error"] = "One of the selected invoices was not found. Select them again."
         return _render(request, context)
+    if context["total_error"]:
+        context["error"] = context["total_error"]
+        return _render(request, context)
     if not form.is_valid():
         return _render(request, context)
-    method_form = {NEW_CARD: card_form, NEW_BANK: bank_form}.get(form.cleaned_data["method"])
-    if method_form is not None and not method_form.is_valid():
+    method_form, token, problem = window.new_method_details(context)
+    if problem:
+        if problem is not True:
+            context["error"] = problem
         return _render(request, context)
-    token = form.cleaned_data.get("payment_token", "")
-    if method_form is not None and not token:
-        context["error"] = MISSING_DETAILS_MESSAGE
+    if form.cleaned_data.get("confirmed") != "yes" or typed_total.get("applied"):
+        # Everything is valid: now ask, for the amounts as the server will charge them (a total
+        # the server spread over the lines is shown first). Back ("edit") returns to the form.
+        if typed_total.get("applied"):
+            context["notice"] = (
+                f"{format_money(context['total'])} is applied to the invoices due first. "
+                "Review the amounts, then confirm."
+            )
+        if not request.POST.get("edit"):
+            context["confirming"] = True
+            context["confirm_question"] = window.confirm_question(
+                form, provider, context["total"], request.POST.get("method_label", "")
+            )
         return _render(request, context)
-    if form.cleaned_data.get("confirmed") != "yes":
-        context["error"] = (
-            f"Please confirm the payment of {format_money(context['total'])} to {provider.name}."
-        )
-        return _render(request, context)
-    saved = form.saved_method
-    choice = (
-        saved_choice(saved)
-        if saved
-        else method_form.choice(token=token, email=request.user.email, reported=form.reported_card)
-    )
+    choice = window.payment_choice(request, form, method_form, token)
     try:
         payment = pay_invoices(
             user=request.user,
-            selection=[(line["invoice"].pk, line["amount"] if partial else None) for line in lines],
+            selection=[
+                (line["invoice"].pk, line["amount"] if partial else None)
+                for line in lines
+                if not line.get("skip")
+            ],
             attempt_key=form.cleaned_data["attempt_key"],
             choice=choice,
-            save_method=bool(method_form is not None and method_form.cleaned_data.get("save")),
+            save_method=window.save_asked(method_form),
             ip_address=client_ip(request),
             provider=provider,
         )
@@ -176,43 +183,24 @@ def pay_several(request):
             if line["invoice"].pk == line_id:
                 line["error"] = refused.message
         context["error"] = "Check the amounts below." if line_id else refused.message
-        context["form"] = _fresh(form, form_kwargs)
+        context["form"] = window.fresh_form(form, form_kwargs)
         return _render(request, context)
     finally:
         del choice
     allocations = list(payment.allocations.select_related("invoice").order_by("invoice__due_date"))
     context.update(payment=payment, allocations=allocations)
-    if payment.state in (*SUCCESS_STATES, PaymentState.UNKNOWN, PaymentState.PROCESSING):
-        if payment.state == PaymentState.UNKNOWN:
-            context["pending_message"] = UNKNOWN_MESSAGE
-        elif payment.state == PaymentState.PROCESSING:
-            context["pending_message"] = PROCESSING_MESSAGE
+    if window.show_outcome(context, payment):
         return _render(request, context, template="portal/pay_several_done.html")
     context["error"] = failure_message(payment)
-    context["form"] = _fresh(form, form_kwargs)
+    context["form"] = window.fresh_form(form, form_kwargs)
     return _render(request, context)
 
 
-def _fresh(form: PayForm, form_kwargs) -> PayForm:
-    data = form.data.copy()
-    data["attempt_key"] = str(PayForm.new_attempt_key())
-    data["confirmed"] = ""
-    data["payment_token"] = ""
-    fresh = PayForm(data, **form_kwargs)
-    fresh.is_valid()
-    return fresh
-
-
 def _render(request, context, template="portal/pay_several.html"):
-    from django.shortcuts import render
-
     provider = request.provider
     numbers = ", ".join(line["invoice"].number for line in context["lines"])
     context["authorization_text"] = authorization.authorization_text(
         provider=provider.name, account="", last4="", amount=context["total"], invoice=numbers
     )
     context["fragment"] = False
-    response = render(request, template, context)
-    if context.get("hosted"):
-        response._csp_replace = payment_page_csp(context["hosted"]["origin"])
-    return response
+    return window.render_window(request, template, context)

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal
-
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
@@ -21,8 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from remit.audit.models import AuditEvent
 from remit.audit.services import client_ip
 from remit.backoffice.admin.base import ReadOnlyAdmin
+from remit.backoffice.admin.refund_forms import RefundForm, VoidForm
 from remit.backoffice.filters import DateRangeFilter, TextFilter
-from remit.core.money import format_money, to_money
+from remit.core.money import format_money
 from remit.payments.limits import lift_block
 from remit.payments.models import (
     MethodKind,
@@ -236,7 +233,10 @@ class PaymentAdmin(ReadOnlyAdmin):
         form = RefundForm(request.POST or None, payment=payment)
         confirming = request.method == "POST" and form.is_valid()
         if confirming and request.POST.get("confirmed") == "yes":
-            return self._carry_out(request, payment, RefundKind.REFUND, form.cleaned_data)
+            chosen = {"split": form.split} if form.chosen else {}
+            return self._carry_out(
+                request, payment, RefundKind.REFUND, {**form.cleaned_data, **chosen}
+            )
         return TemplateResponse(
             request,
             "backoffice/payment_refund.html",
@@ -295,6 +295,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                 refund = refund_payment(
                     payment,
                     data["amount"],
+                    amounts=data.get("split") or None,
                     acting_user=request.user,
                     reason=data["reason"],
                     idempotency_key=key,
@@ -328,36 +329,6 @@ class PaymentAdmin(ReadOnlyAdmin):
                 "not be sent twice.",
                 messages.WARNING,
             )
-
-
-class RefundForm(forms.Form):
-    amount = forms.DecimalField(label="Amount to refund", max_digits=12, decimal_places=2)
-    reason = forms.CharField(label="Reason", max_length=200)
-    request_key = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, payment: Payment, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.payment = payment
-        self.fields["amount"].initial = payment.applied_amount
-        self.fields[
-            "amount"
-        ].help_text = f"Up to {format_money(payment.applied_amount, payment.currency)} (what is still applied)."
-        self.fields["request_key"].initial = uuid.uuid4()
-
-    def clean_amount(self) -> Decimal:
-        amount = to_money(self.cleaned_data["amount"])
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount more than zero.")
-        if amount > self.payment.applied_amount:
-            raise forms.ValidationError(
-                f"At most {format_money(self.payment.applied_amount)} can be refunded."
-            )
-        return amount
-
-
-class VoidForm(forms.Form):
-    reason = forms.CharField(label="Reason", max_length=200)
-    request_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
 # --- Card-testing blocks -------------------------------------------------------------------------

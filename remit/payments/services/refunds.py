@@ -56,16 +56,20 @@ def refund_payment(
     gateway: Gateway | None = None,
     actor_label: str = "",
     reduce: list[int] | None = None,
+    amounts: dict[int, Decimal] | None = None,
 ) -> Refund:
     """Refund a settled payment, fully or partly (up to what is still applied). `actor_label`
     names a requester that is not a user (an integration's API key). A partial refund of a payment
     of several invoices reduces them in the order of `reduce` (invoice ids, staff's choice), then
-    newest first; which invoices it reduced, by how much, is in the audit log."""
+    newest first; or by exactly `amounts` (invoice id: amount, staff's choice on the back office's
+    refund page), which must add up to `amount`, each at most what that invoice still has applied.
+    Which invoices it reduced, by how much, is in the audit log."""
     return _child_transaction(
         payment,
         RefundKind.REFUND,
         amount,
         reduce=reduce,
+        amounts=amounts,
         acting_user=acting_user,
         reason=reason,
         via=via,
@@ -115,6 +119,7 @@ def _child_transaction(
     gateway,
     actor_label,
     reduce=None,
+    amounts=None,
 ):
     actor_label = actor_label or getattr(acting_user, "email", "") or via
     if gateway is None:  # before anything is written: no gateway, no refund row left behind
@@ -159,7 +164,10 @@ def _child_transaction(
                         f"At most {format_money(locked.applied_amount)} can be refunded.",
                         "too_much",
                     )
-            split = split_refund(locked, amount, reduce if kind == RefundKind.REFUND else None)
+            if kind == RefundKind.REFUND and amounts:
+                split = chosen_split(locked, amount, amounts)
+            else:
+                split = split_refund(locked, amount, reduce if kind == RefundKind.REFUND else None)
             refund = Refund.objects.create(
                 payment=locked,
                 kind=kind,
@@ -329,6 +337,50 @@ def split_refund(payment: Payment, amount: Decimal, reduce: list[int] | None) ->
         if share > ZERO:
             split[allocation.invoice_id] = share
             left = to_money(left - share)
+    return split
+
+
+def chosen_split(payment: Payment, amount: Decimal, amounts: dict) -> dict[int, Decimal]:
+    """Staff's amounts per invoice, checked against the payment's allocations (under the payment's
+    lock when refunding): each an invoice this payment paid, at most what it still has applied,
+    together exactly `amount`. Invoices left at zero are not reduced."""
+    applied = dict(
+        PaymentAllocation.objects.filter(payment=payment).values_list(
+            "invoice_id", "applied_amount"
+        )
+    )
+    split = {}
+    for invoice_id, value in amounts.items():
+        if int(invoice_id) not in applied:
+            raise RefundRefused(
+                f"This payment did not pay invoice {invoice_id}; choose among its invoices.",
+                "not_allocated",
+            )
+        try:
+            exact = Decimal(str(value))
+            value = to_money(exact)
+        except (ArithmeticError, ValueError):
+            raise RefundRefused(
+                "Enter each invoice's amount such as 25.00.", "bad_amount"
+            ) from None
+        if exact != value:
+            raise RefundRefused("Enter amounts with at most two decimals.", "bad_amount")
+        if value < ZERO:
+            raise RefundRefused("An invoice's refund cannot be negative.", "bad_amount")
+        if value > applied[int(invoice_id)]:
+            raise RefundRefused(
+                f"At most {format_money(applied[int(invoice_id)])} can be refunded on one of the "
+                "invoices.",
+                "too_much",
+            )
+        if value > ZERO:
+            split[int(invoice_id)] = value
+    if to_money(sum(split.values(), ZERO)) != to_money(amount):
+        raise RefundRefused(
+            f"The invoices' amounts add up to {format_money(sum(split.values(), ZERO))}, not "
+            f"{format_money(amount)}.",
+            "split_mismatch",
+        )
     return split
 
 

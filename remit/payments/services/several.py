@@ -11,37 +11,31 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 
-from remit.audit.services import record_event
 from remit.billing.models import Invoice
 from remit.core.models import Provider
 from remit.core.money import ZERO, format_money, to_money
 from remit.gateway import get_gateway
 from remit.gateway.base import Gateway
 from remit.payments import limits
-from remit.payments.hosted import NewToken, look_up_details
+from remit.payments.hosted import NewToken
 from remit.payments.models import (
-    MethodKind,
     Payment,
     PaymentAllocation,
-    PaymentEvent,
-    PaymentState,
 )
 from remit.payments.services.common import (
-    BUSY_MESSAGE,
     PaymentChoice,
     PaymentRefused,
     SavedMethod,
     choice_label,
     describe_choice,
 )
-from remit.payments.services.outcome import record_gateway_outcome
-from remit.payments.services.reconcile import reconcile_payment
 from remit.payments.services.start import (
-    _blocked_message,
-    _record_debit_authorization,
-    _sale,
+    _charge,
+    _check_choice,
+    _create_payment,
+    _raise_limit_refusal,
+    _record_start,
     invoice_payable_problem,
-    payment_unavailable_reason,
 )
 
 SEVERAL_IN_FLIGHT_MESSAGE = (
@@ -149,15 +143,7 @@ def pay_invoices(
     )
     if not created:
         return payment
-    gateway = gateway or get_gateway(provider)
-    result = _sale(gateway, payment, choice)
-    if isinstance(choice, NewToken):
-        choice = look_up_details(gateway, choice, result)
-    payment = record_gateway_outcome(payment.pk, result, source="portal", choice=choice)
-    if result.is_duplicate and payment.state == PaymentState.UNKNOWN:
-        reconcile_payment(payment.pk, gateway=gateway, missing_is_final=True)
-        payment.refresh_from_db()
-    return payment
+    return _charge(payment, choice, gateway or get_gateway(provider))
 
 
 def _precheck(user, selection, choice, provider) -> list[int]:
@@ -166,18 +152,7 @@ def _precheck(user, selection, choice, provider) -> list[int]:
     ids = [int(i) for i, _ in selection]
     if len(set(ids)) != len(ids):
         raise PaymentRefused("An invoice was selected twice.", "duplicate_invoice")
-    if reason := payment_unavailable_reason(provider):
-        raise PaymentRefused(reason, "unavailable")
-    kind = describe_choice(choice)[0]
-    offered = provider.offers_card if kind == MethodKind.CARD else provider.offers_echeck
-    if not offered:
-        raise PaymentRefused("This payment option is not offered.", "option_not_offered")
-    if isinstance(choice, SavedMethod) and (
-        choice.method.owner_id != user.pk or choice.method.removed_at
-    ):
-        raise PaymentRefused("That payment method is not available.", "method_not_found")
-    if isinstance(choice, SavedMethod) and choice.method.is_expired:
-        raise PaymentRefused("That card has expired. Add a new card.", "method_expired")
+    _check_choice(user, choice, provider)
     return sorted(ids)
 
 
@@ -244,30 +219,21 @@ def _start(user, selection, attempt_key, choice, save_method, ip_address, provid
             "One of these invoices is already being paid by another payment. Nothing was charged.",
             "in_flight",
         ) from None
-    if refusal == limits.BUSY:
-        raise PaymentRefused(BUSY_MESSAGE, refusal)
-    if refusal is not None:
-        raise PaymentRefused(_blocked_message(provider), refusal)
+    _raise_limit_refusal(refusal, provider)
     return payment, True
 
 
 def _insert(locked, lines, user, attempt_key, choice, save, ip_address, provider) -> Payment:
-    kind, brand, last4 = describe_choice(choice)
     amount = to_money(sum(lines.values(), ZERO))
-    first = locked[0]
-    payment = Payment.objects.create(
-        invoice=first,  # the first invoice by id, for the views that show one; allocations say all
-        organization_id=first.organization_id,
-        payer=user,
+    # The first invoice by id, for the views that show one; the allocations say all.
+    payment = _create_payment(
+        locked[0],
+        amount,
+        _fingerprint(lines, choice, save),
+        user=user,
         attempt_key=attempt_key,
-        request_fingerprint=_fingerprint(lines, choice, save),
-        amount=amount,
-        currency=first.currency,
-        method_kind=kind,
-        method_brand=brand,
-        method_last4=last4,
-        payment_method=choice.method if isinstance(choice, SavedMethod) else None,
-        save_method=save,
+        choice=choice,
+        save=save,
         ip_address=ip_address,
     )
     PaymentAllocation.objects.bulk_create(
@@ -275,23 +241,13 @@ def _insert(locked, lines, user, attempt_key, choice, save, ip_address, provider
         for pk, value in lines.items()
     )
     numbers = ", ".join(i.number for i in locked)
-    PaymentEvent.objects.create(
-        payment=payment,
-        to_state=PaymentState.PROCESSING,
-        source="portal",
-        message=f"{user.email} started paying {format_money(amount)} for {numbers} with "
+    _record_start(
+        payment,
+        provider,
+        choice,
+        event_message=f"{user.email} started paying {format_money(amount)} for {numbers} with "
         f"{choice_label(choice)}"[:300],
-    )
-    if kind == MethodKind.ECHECK:
-        _record_debit_authorization(payment, provider, user, ip_address)
-    record_event(
-        "payment.started",
-        actor=user,
-        obj=payment,
         summary=f"Payment of {format_money(amount)} for invoices {numbers} started"[:200],
-        ip_address=ip_address,
-        order_id=payment.order_id,
-        method=choice_label(choice),
         invoices={i.number: str(lines[i.pk]) for i in locked},
     )
     return payment

@@ -94,7 +94,11 @@ def pay_invoice(
     )
     if not created:
         return payment
-    gateway = gateway or get_gateway(provider)
+    return _charge(payment, choice, gateway or get_gateway(provider))
+
+
+def _charge(payment: Payment, choice: PaymentChoice, gateway: Gateway) -> Payment:
+    """Phases two and three, for a payment phase one inserted (of one invoice or several)."""
     result = _sale(gateway, payment, choice)
     if isinstance(choice, NewToken):  # what the token stood for, as the gateway tells it
         choice = look_up_details(gateway, choice, result)
@@ -107,12 +111,9 @@ def pay_invoice(
     return payment
 
 
-def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address, provider):
-    """Phase one: one short transaction."""
-    existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
-    if existing is not None:
-        return _replay(existing, invoice, choice, save_method), False
-
+def _check_choice(user, choice: PaymentChoice, provider: Provider) -> None:
+    """Before anything is locked: payment is on, the kind of method is offered, and a saved
+    method is the payer's own, not removed and not expired."""
     if reason := payment_unavailable_reason(provider):
         raise PaymentRefused(reason, "unavailable")
     kind = describe_choice(choice)[0]
@@ -125,6 +126,23 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
         raise PaymentRefused("That payment method is not available.", "method_not_found")
     if isinstance(choice, SavedMethod) and choice.method.is_expired:
         raise PaymentRefused("That card has expired. Add a new card.", "method_expired")
+
+
+def _raise_limit_refusal(refusal: str | None, provider: Provider) -> None:
+    """The card-testing limits' answer, as the payer is told it (None: go on)."""
+    if refusal == limits.BUSY:
+        raise PaymentRefused(BUSY_MESSAGE, refusal)
+    if refusal is not None:
+        raise PaymentRefused(_blocked_message(provider), refusal)
+
+
+def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address, provider):
+    """Phase one: one short transaction."""
+    existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
+    if existing is not None:
+        return _replay(existing, invoice, choice, save_method), False
+
+    _check_choice(user, choice, provider)
     is_new = not isinstance(choice, SavedMethod)
 
     try:
@@ -151,53 +169,78 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
         if existing is not None:
             return _replay(existing, invoice, choice, save_method), False
         raise PaymentRefused(IN_FLIGHT_MESSAGE, "in_flight") from None
-    if refusal == limits.BUSY:
-        raise PaymentRefused(BUSY_MESSAGE, refusal)
-    if refusal is not None:
-        raise PaymentRefused(_blocked_message(provider), refusal)
+    _raise_limit_refusal(refusal, provider)
     return payment, True
 
 
 def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, provider):
     """The payment, as processing, with its first event (in _start_payment's transaction)."""
-    kind, brand, last4 = describe_choice(choice)
     is_new = not isinstance(choice, SavedMethod)
     amount = to_money(locked.total - locked.amount_paid)
-    payment = Payment.objects.create(
-        invoice=locked,
-        organization_id=locked.organization_id,
-        payer=user,
+    payment = _create_payment(
+        locked,
+        amount,
+        _fingerprint(locked, amount, choice, save_method),
+        user=user,
         attempt_key=attempt_key,
-        request_fingerprint=_fingerprint(locked, amount, choice, save_method),
-        amount=amount,
-        currency=locked.currency,
-        method_kind=kind,
-        method_brand=brand,
-        method_last4=last4,
-        payment_method=choice.method if isinstance(choice, SavedMethod) else None,
-        save_method=bool(save_method and is_new),
+        choice=choice,
+        save=bool(save_method and is_new),
         ip_address=ip_address,
     )
     # The seed's flow: a payment of one invoice, in full, is a one-allocation payment.
     PaymentAllocation.objects.create(payment=payment, invoice=locked, amount=amount)
-    PaymentEvent.objects.create(
-        payment=payment,
-        to_state=PaymentState.PROCESSING,
-        source="portal",
-        message=f"{user.email} started paying {format_money(amount)} with {choice_label(choice)}",
+    _record_start(
+        payment,
+        provider,
+        choice,
+        event_message=f"{user.email} started paying {format_money(amount)} with {choice_label(choice)}",
+        summary=f"Payment of {format_money(amount)} for invoice {locked.number} started",
     )
-    if kind == MethodKind.ECHECK:
-        _record_debit_authorization(payment, provider, user, ip_address)
+    return payment
+
+
+def _create_payment(
+    first: Invoice, amount, fingerprint: str, *, user, attempt_key, choice, save, ip_address
+) -> Payment:
+    """The payment row, as processing (its allocations are the caller's)."""
+    kind, brand, last4 = describe_choice(choice)
+    return Payment.objects.create(
+        invoice=first,
+        organization_id=first.organization_id,
+        payer=user,
+        attempt_key=attempt_key,
+        request_fingerprint=fingerprint,
+        amount=amount,
+        currency=first.currency,
+        method_kind=kind,
+        method_brand=brand,
+        method_last4=last4,
+        payment_method=choice.method if isinstance(choice, SavedMethod) else None,
+        save_method=save,
+        ip_address=ip_address,
+    )
+
+
+def _record_start(
+    payment: Payment, provider: Provider, choice, *, event_message: str, summary: str, **details
+) -> None:
+    """A new payment's first event, its eCheck debit authorization, and its audit event."""
+    user = payment.payer
+    PaymentEvent.objects.create(
+        payment=payment, to_state=PaymentState.PROCESSING, source="portal", message=event_message
+    )
+    if payment.method_kind == MethodKind.ECHECK:
+        _record_debit_authorization(payment, provider, user, payment.ip_address)
     record_event(
         "payment.started",
         actor=user,
         obj=payment,
-        summary=f"Payment of {format_money(amount)} for invoice {locked.number} started",
-        ip_address=ip_address,
+        summary=summary,
+        ip_address=payment.ip_address,
         order_id=payment.order_id,
         method=choice_label(choice),
+        **details,
     )
-    return payment
 
 
 def _replay(

@@ -1,0 +1,214 @@
+"""What the two Make a Payment windows share (one invoice: payment_views.py; several:
+pay_several_views.py): the payer's offered methods, the forms as first shown and as posted, the
+new card's or account's details checked, the outcome shown, a fresh attempt key, and the page's
+Content-Security-Policy for the gateway's hosted fields. Money moves only in
+remit.payments.services."""
+
+from __future__ import annotations
+
+import re
+
+from csp.constants import SELF
+from django.shortcuts import render
+
+from remit.core.money import format_money
+from remit.gateway import gateway_origin, tokenization_key
+from remit.payments.access import payment_methods_for
+from remit.payments.models import MethodKind, PaymentState
+from remit.payments.services import UNKNOWN_MESSAGE
+from remit.portal.payment_forms import (
+    BANK_HOSTED_FIELDS,
+    CARD_HOSTED_FIELDS,
+    NEW_BANK,
+    NEW_CARD,
+    BankForm,
+    CardForm,
+    PayForm,
+    saved_choice,
+)
+
+SUCCESS_STATES = (PaymentState.APPROVED, PaymentState.PENDING, PaymentState.SETTLED)
+MISSING_DETAILS_MESSAGE = (
+    "Enter the card or bank details in the secure fields, then choose Process Payment again. "
+    "Adding a new card or bank account needs JavaScript."
+)
+PROCESSING_MESSAGE = (
+    "This payment is already being processed. Its result will show on the invoice in a moment; "
+    "you will not be charged twice."
+)
+
+
+def offered_methods(request):
+    """The payer's saved methods of the kinds the provider offers, and PayForm's arguments."""
+    provider = request.provider
+    methods = [
+        m
+        for m in payment_methods_for(request.user)
+        if (m.kind == MethodKind.CARD and provider.offers_card)
+        or (m.kind == MethodKind.ECHECK and provider.offers_echeck)
+    ]
+    form_kwargs = {
+        "methods": methods,
+        "offers_card": provider.offers_card,
+        "offers_echeck": provider.offers_echeck,
+    }
+    return methods, form_kwargs
+
+
+def first_forms(request, form_kwargs, initial_method: str, amount) -> dict:
+    """The window as it opens: a new attempt key, the method chosen first, empty new-method forms."""
+    return {
+        "form": PayForm(
+            initial={
+                "attempt_key": PayForm.new_attempt_key(),
+                "method": initial_method,
+                "amount": amount,
+            },
+            **form_kwargs,
+        ),
+        "card_form": CardForm(prefix="card", initial=_billing_initial(request.user)),
+        "bank_form": BankForm(prefix="bank", initial=_billing_initial(request.user)),
+        "show": initial_method,
+    }
+
+
+def posted_forms(request, form_kwargs, data=None) -> dict:
+    """The window as posted (`data`: the POST with what the view decides in place of the payer)."""
+    return {
+        "form": PayForm(data if data is not None else request.POST, **form_kwargs),
+        "card_form": CardForm(request.POST, prefix="card"),
+        "bank_form": BankForm(request.POST, prefix="bank"),
+        "show": request.POST.get("method", ""),
+    }
+
+
+def new_method_details(context):
+    """For a new card or account, its form and the hosted fields' token: (form, token, problem).
+    `problem` is True when the form is invalid (its messages show next to its fields), or the
+    message to show when the token is missing; None when all is there (or a saved method)."""
+    form = context["form"]
+    method_form = {NEW_CARD: context["card_form"], NEW_BANK: context["bank_form"]}.get(
+        form.cleaned_data["method"]
+    )
+    if method_form is not None and not method_form.is_valid():
+        return method_form, "", True
+    token = form.cleaned_data.get("payment_token", "")
+    if method_form is not None and not token:
+        return method_form, token, MISSING_DETAILS_MESSAGE
+    return method_form, token, None
+
+
+def payment_choice(request, form: PayForm, method_form, token: str):
+    """What the payer chose, for the services (card or account details stay in memory)."""
+    saved = form.saved_method
+    if saved:
+        return saved_choice(saved)
+    return method_form.choice(token=token, email=request.user.email, reported=form.reported_card)
+
+
+METHOD_LABEL = re.compile(
+    r"^(Visa|Mastercard|American Express|Discover|Diners Club|JCB|Card|Checking account|"
+    r"Savings account) •••• \d{4}$"
+)
+
+
+def confirm_question(form: PayForm, provider, amount, posted_label: str) -> str:
+    """The confirmation names the real method: the saved one's label, or the new card's brand
+    and last four as the hosted fields' masked answer gave them (display only)."""
+    saved = form.saved_method
+    if saved is not None:
+        label = saved.label
+    elif METHOD_LABEL.match(posted_label):
+        label = posted_label
+    else:
+        label = "a new card" if form.kind == MethodKind.CARD else "a new bank account"
+    return f"Pay {format_money(amount)} to {provider.name} with {label}?"
+
+
+def save_asked(method_form) -> bool:
+    return bool(method_form is not None and method_form.cleaned_data.get("save"))
+
+
+def show_outcome(context, payment) -> bool:
+    """True when the payment went through or is being confirmed (the done page, with its
+    pending message if any); False when declined or failed (nothing was charged)."""
+    if payment.state not in (*SUCCESS_STATES, PaymentState.UNKNOWN, PaymentState.PROCESSING):
+        return False
+    if payment.state == PaymentState.UNKNOWN:
+        context["pending_message"] = UNKNOWN_MESSAGE
+    elif payment.state == PaymentState.PROCESSING:
+        context["pending_message"] = PROCESSING_MESSAGE
+    return True
+
+
+def fresh_form(form: PayForm, form_kwargs, amount=None) -> PayForm:
+    """The same choices as the payer made, under a new attempt key."""
+    data = form.data.copy()
+    data["attempt_key"] = str(PayForm.new_attempt_key())
+    if amount is not None:
+        data["amount"] = str(amount)
+    data["confirmed"] = ""
+    data["payment_token"] = ""  # used up by the gateway, approved or declined
+    fresh = PayForm(data, **form_kwargs)
+    fresh.is_valid()
+    return fresh
+
+
+def initial_method(methods, adding: str | None, provider) -> str:
+    if adding == "card" and provider.offers_card:
+        return NEW_CARD
+    if adding == "bank" and provider.offers_echeck:
+        return NEW_BANK
+    if methods:
+        return f"saved:{methods[0].pk}"  # the one used last, or saved most recently
+    return NEW_CARD if provider.offers_card else NEW_BANK
+
+
+def _billing_initial(user) -> dict:
+    return {"first_name": user.first_name, "last_name": user.last_name, "country": "US"}
+
+
+def hosted_fields(provider) -> dict | None:
+    """Where Collect.js comes from, or None when the gateway's public key is not set."""
+    origin, key = gateway_origin(provider), tokenization_key(provider)
+    if not (origin and key):
+        return None
+    return {
+        "origin": origin,
+        "key": key,
+        "script": f"{origin}/token/Collect.js",
+        "card_fields": CARD_HOSTED_FIELDS,
+        "bank_fields": BANK_HOSTED_FIELDS,
+    }
+
+
+def payment_page_csp(origin: str) -> dict[str, list[str]]:
+    """The payment window's Content-Security-Policy additions: the gateway's origin for its
+    script, its field iframes, the token call and its stylesheet; nothing else."""
+    return {
+        "script-src": [SELF, origin],
+        "frame-src": [origin],
+        "connect-src": [SELF, origin],
+        "style-src": [SELF, origin],
+    }
+
+
+def chosen_kind(context) -> str | None:
+    """The kind of method the window shows as chosen (the eCheck authorization is only for
+    eCheck), without JavaScript too."""
+    show = context.get("show") or ""
+    if show == NEW_BANK:
+        return MethodKind.ECHECK
+    if show == NEW_CARD:
+        return MethodKind.CARD
+    method = {f"saved:{m.pk}": m for m in context.get("methods", [])}.get(show)
+    return method.kind if method else None
+
+
+def render_window(request, template: str, context):
+    """The page, with the gateway's origin added to its CSP when it has hosted fields."""
+    context["echeck_chosen"] = chosen_kind(context) == MethodKind.ECHECK
+    response = render(request, template, context)
+    if context.get("hosted"):
+        response._csp_replace = payment_page_csp(context["hosted"]["origin"])
+    return response
