@@ -283,6 +283,7 @@ class Gateway(Protocol):
         ip_address: str = "",
         description: str = "",
         po_number: str = "",
+        surcharge: Decimal | None = None,
     ) -> GatewayResult: ...
 
     def vault_add(

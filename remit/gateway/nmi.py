@@ -294,6 +294,7 @@ class NmiGateway:
         ip_address: str = "",
         description: str = "",
         po_number: str = "",
+        surcharge: Decimal | None = None,
     ) -> GatewayResult:
         if sum(bool(x) for x in (card, bank_account, payment_token, vault_id)) != 1:
             raise ValueError(
@@ -311,6 +312,8 @@ class NmiGateway:
             "ipaddress": ip_address,
             "dup_seconds": str(self.dup_seconds),
         }
+        if surcharge:  # part of amount, on a card sale only (NMI; docs/gateway.md)
+            fields["surcharge"] = _money(surcharge)
         fields |= _payment_fields(card, bank_account)
         fields |= _token_fields(payment_token)
         fields |= _billing_fields(billing)

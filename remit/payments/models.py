@@ -334,7 +334,10 @@ class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     kind = models.CharField(max_length=8, choices=RefundKind)
     state = models.CharField(max_length=12, choices=RefundState, default=RefundState.PROCESSING)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)  # of the invoices' amount
+    # The payment's card surcharge given back with it (pro rata), or its eCheck discount taken
+    # back (negative): the gateway refunds amount + adjustment (remit/payments/surcharge.py).
+    adjustment = models.DecimalField(**MONEY, default=ZERO)
     order_id = models.CharField(max_length=40, unique=True, default=new_order_id)
     reason = models.CharField(max_length=200, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)

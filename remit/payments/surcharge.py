@@ -121,3 +121,48 @@ def _running_share(adjustment: Decimal, refunded: Decimal, base: Decimal) -> Dec
     if refunded >= base:
         return adjustment
     return (adjustment * refunded / base).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def terms_of(choice) -> tuple[str, str, str]:
+    """(kind, category, the card's billing state) of a payment choice: a saved method's as kept
+    with it, a new card's from the hosted fields' look-up (remit/payments/hosted.py)."""
+    from remit.payments.hosted import NewToken
+    from remit.payments.services.common import NewBankAccount, NewCard, SavedMethod
+
+    if isinstance(choice, SavedMethod):
+        method = choice.method
+        state = (method.billing or {}).get("state", "")
+        if method.kind == "card":
+            return "card", method.card_category or "unknown", state
+        return "echeck", "", state
+    if isinstance(choice, NewToken):
+        state = choice.billing.state
+        return ("card", choice.category, state) if choice.is_card else ("echeck", "", state)
+    if isinstance(choice, NewCard):  # numbers typed into Remit (not offered by the portal)
+        return "card", "unknown", choice.billing.state
+    if isinstance(choice, NewBankAccount):
+        return "echeck", "", choice.billing.state
+    return "card", "unknown", ""
+
+
+def quote(
+    choice,
+    *,
+    organization,
+    base: Decimal,
+    day: datetime.date | None = None,
+    policy: SurchargePolicy | None = None,
+) -> Adjustment:
+    """The surcharge or discount of paying `base` (the invoices' amount) for `organization` with
+    `choice`, as the server decides it."""
+    from django.utils import timezone
+
+    kind, category, card_state = terms_of(choice)
+    return adjustment_for(
+        policy or SurchargePolicy.load(),
+        kind=kind,
+        category=category,
+        states=(organization.billing_state, card_state),
+        base=base,
+        day=day or timezone.localdate(),
+    )

@@ -158,8 +158,15 @@ def pay_several(request):
             )
         if not request.POST.get("edit"):
             context["confirming"] = True
+            context["adjustment"] = window.price(
+                request, form, method_form, token, context["total"]
+            )
             context["confirm_question"] = window.confirm_question(
-                form, provider, context["total"], request.POST.get("method_label", "")
+                form,
+                provider,
+                context["total"],
+                request.POST.get("method_label", ""),
+                context["adjustment"],
             )
         return _render(request, context)
     choice = window.payment_choice(request, form, method_form, token)

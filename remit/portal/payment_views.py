@@ -41,6 +41,7 @@ from remit.portal.payment_window import (
     offered_methods,
     payment_choice,
     posted_forms,
+    price,
     render_window,
     save_asked,
     show_outcome,
@@ -114,8 +115,13 @@ def make_payment(request, pk: int):
         # Everything is valid: now (and only now) ask. Back ("edit") returns to the form as typed.
         if not request.POST.get("edit"):
             context["confirming"] = True
+            context["adjustment"] = price(request, form, method_form, token, invoice.amount_due)
             context["confirm_question"] = confirm_question(
-                form, provider, invoice.amount_due, request.POST.get("method_label", "")
+                form,
+                provider,
+                invoice.amount_due,
+                request.POST.get("method_label", ""),
+                context["adjustment"],
             )
         return _render(request, context)
 

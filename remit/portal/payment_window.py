@@ -10,12 +10,15 @@ import re
 
 from csp.constants import SELF
 from django.shortcuts import render
+from django.utils import timezone
 
 from remit.core.money import format_money
 from remit.gateway import gateway_origin, tokenization_key
+from remit.payments import surcharge
 from remit.payments.access import payment_methods_for
 from remit.payments.models import MethodKind, PaymentState
 from remit.payments.services import UNKNOWN_MESSAGE
+from remit.payments.services.common import SavedMethod
 from remit.portal.payment_forms import (
     BANK_HOSTED_FIELDS,
     CARD_HOSTED_FIELDS,
@@ -112,9 +115,63 @@ METHOD_LABEL = re.compile(
 )
 
 
-def confirm_question(form: PayForm, provider, amount, posted_label: str) -> str:
+def price(request, form: PayForm, method_form, token: str, amount) -> surcharge.Adjustment:
+    """The surcharge or discount the server will charge this payer with this method (computed
+    again, the same way, when the payment is created: services/start.py)."""
+    choice = payment_choice(request, form, method_form, token)
+    return surcharge.quote(choice, organization=request.user.organization, base=amount)
+
+
+def adjustment_line(adjustment: surcharge.Adjustment, amount, *, new_card: bool = False) -> str:
+    """The window's disclosure: 'Card surcharge (3.00%): $36.96 — pay by eCheck to avoid it.'"""
+    if adjustment.surcharge:
+        text = f"Card surcharge ({adjustment.surcharge_percent}%): {format_money(adjustment.surcharge)}"
+        if new_card:
+            text += " on a credit card (none on debit or prepaid cards)"
+        return (
+            f"{text} — pay by eCheck to avoid it. Total {format_money(adjustment.total(amount))}."
+        )
+    if adjustment.discount:
+        return (
+            f"eCheck discount ({adjustment.discount_percent}%): −{format_money(adjustment.discount)}."
+            f" Total {format_money(adjustment.total(amount))}."
+        )
+    return ""
+
+
+def price_lines(request, context, amount) -> None:
+    """Each method's disclosure line (shown as soon as the method is chosen), for the window."""
+    policy = surcharge.SurchargePolicy.load()
+    if not (policy.surcharging_on() or policy.echeck_discount_percent):
+        return
+    organization = request.user.organization
+    for method in context.get("methods", []):
+        adjustment = surcharge.quote(
+            SavedMethod(method=method), organization=organization, base=amount, policy=policy
+        )
+        method.adjustment_line = adjustment_line(adjustment, amount)
+    states = (organization.billing_state,)
+    day = timezone.localdate()
+    card = surcharge.adjustment_for(
+        policy, kind="card", category="credit", states=states, base=amount, day=day
+    )
+    bank = surcharge.adjustment_for(
+        policy, kind="echeck", category="", states=states, base=amount, day=day
+    )
+    context["adjustment_lines"] = {
+        NEW_CARD: adjustment_line(card, amount, new_card=True),
+        NEW_BANK: adjustment_line(bank, amount),
+    }
+    # A new card's category is known only once it is tokenized: the server then asks, with it.
+    context["server_confirms"] = bool(card.surcharge)
+
+
+def confirm_question(
+    form: PayForm, provider, amount, posted_label: str, adjustment=surcharge.NONE
+) -> str:
     """The confirmation names the real method: the saved one's label, or the new card's brand
-    and last four as the hosted fields' masked answer gave them (display only)."""
+    and last four as the hosted fields' masked answer gave them (display only), and what the
+    payment adds or takes off the invoices' amount."""
     saved = form.saved_method
     if saved is not None:
         label = saved.label
@@ -122,7 +179,14 @@ def confirm_question(form: PayForm, provider, amount, posted_label: str) -> str:
         label = posted_label
     else:
         label = "a new card" if form.kind == MethodKind.CARD else "a new bank account"
-    return f"Pay {format_money(amount)} to {provider.name} with {label}?"
+    total = format_money(adjustment.total(amount))
+    if adjustment.surcharge:
+        fee = format_money(adjustment.surcharge)
+        return f"Pay {total} to {provider.name} with {label}, including a {fee} card surcharge?"
+    if adjustment.discount:
+        off = format_money(adjustment.discount)
+        return f"Pay {total} to {provider.name} with {label}, after a {off} eCheck discount?"
+    return f"Pay {total} to {provider.name} with {label}?"
 
 
 def save_asked(method_form) -> bool:
@@ -208,6 +272,19 @@ def chosen_kind(context) -> str | None:
 def render_window(request, template: str, context):
     """The page, with the gateway's origin added to its CSP when it has hosted fields."""
     context["echeck_chosen"] = chosen_kind(context) == MethodKind.ECHECK
+    amount = context["invoice"].amount_due if "invoice" in context else context.get("total")
+    if amount and not context.get("blocked"):
+        price_lines(request, context, amount)
+        shown = context.get("show") or ""
+        methods = {m.choice_value: m for m in context.get("methods", [])}
+        context["adjustment_line"] = (
+            getattr(methods[shown], "adjustment_line", "")
+            if shown in methods
+            else context.get("adjustment_lines", {}).get(shown, "")
+        )
+    adjustment = context.get("adjustment")
+    if adjustment is not None and amount:
+        context["charge_total"] = adjustment.total(amount)
     response = render(request, template, context)
     if context.get("hosted"):
         response._csp_replace = payment_page_csp(context["hosted"]["origin"])

@@ -20,6 +20,7 @@ from remit.gateway.base import (
     Outcome,
     PaymentKind,
 )
+from remit.payments import surcharge
 from remit.payments.models import (
     APPLIED_STATES,
     MethodKind,
@@ -168,10 +169,22 @@ def _child_transaction(
                 split = chosen_split(locked, amount, amounts)
             else:
                 split = split_refund(locked, amount, reduce if kind == RefundKind.REFUND else None)
+            change = locked.surcharge_amount - locked.discount_amount
+            adjustment = (
+                change
+                if kind == RefundKind.VOID
+                else surcharge.refund_share(
+                    adjustment=change,
+                    base=locked.amount,
+                    refunded_base_before=locked.refunded_amount,
+                    refunding=amount,
+                )
+            )
             refund = Refund.objects.create(
                 payment=locked,
                 kind=kind,
                 amount=amount,
+                adjustment=adjustment,
                 allocation={str(k): str(v) for k, v in split.items()},
                 reason=reason[:200],
                 requested_by=acting_user,
@@ -181,7 +194,8 @@ def _child_transaction(
             PaymentEvent.objects.create(
                 payment=locked,
                 source=via,
-                message=f"{refund.get_kind_display()} of {format_money(amount)} requested by "
+                message=f"{refund.get_kind_display()} of {format_money(amount)}"
+                f"{_adjustment_words(adjustment)} requested by "
                 f"{getattr(acting_user, 'email', 'integration')}",
             )
             record_event(
@@ -193,6 +207,8 @@ def _child_transaction(
                 ip_address=ip_address,
                 reason=reason,
                 invoices=_split_by_number(split),
+                surcharge_refunded=str(max(adjustment, ZERO)),
+                discount_taken_back=str(max(-adjustment, ZERO)),
             )
     except IntegrityError:
         raise RefundRefused(
@@ -213,7 +229,7 @@ def _child_transaction(
             result = gateway.refund(
                 transaction_id=payment.transaction_id,
                 kind=kind_for_gateway,
-                amount=amount,
+                amount=amount + refund.adjustment,  # with its share of a surcharge or discount
                 order_id=refund.order_id,
             )
     except Exception:
@@ -280,6 +296,9 @@ def record_refund_outcome(
 
 
 def _apply_refund(refund: Refund, payment: Payment, locked: Locked) -> None:
+    if refund.adjustment:
+        payment.adjustment_refunded = to_money(payment.adjustment_refunded + refund.adjustment)
+        payment.save(update_fields=["adjustment_refunded", "updated_at"])
     if refund.kind == RefundKind.VOID:
         _transition(
             payment, locked, PaymentState.VOIDED, source="gateway", message="Voided", emit=False
@@ -307,9 +326,19 @@ def _apply_refund(refund: Refund, payment: Payment, locked: Locked) -> None:
     PaymentEvent.objects.create(
         payment=payment,
         source="gateway",
-        message=f"Refunded {format_money(refund.amount)}; invoice amount due restored",
+        message=f"Refunded {format_money(refund.amount)}{_adjustment_words(refund.adjustment)};"
+        " invoice amount due restored",
     )
     payment_changed.send(sender=Payment, payment=payment, event="payment.refunded", refund=refund)
+
+
+def _adjustment_words(adjustment: Decimal) -> str:
+    """' (and $18.48 of the card surcharge, pro rata)' — the refund's share, said where it is."""
+    if adjustment > 0:
+        return f" (and {format_money(adjustment)} of the card surcharge, pro rata)"
+    if adjustment < 0:
+        return f" (less {format_money(-adjustment)} of the eCheck discount, pro rata)"
+    return ""
 
 
 def split_refund(payment: Payment, amount: Decimal, reduce: list[int] | None) -> dict[int, Decimal]:

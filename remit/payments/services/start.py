@@ -19,7 +19,7 @@ from remit.gateway.base import (
     Outcome,
     StoredCredential,
 )
-from remit.payments import authorization, limits
+from remit.payments import authorization, limits, surcharge
 from remit.payments.hosted import NewToken, look_up_details
 from remit.payments.models import (
     DebitAuthorization,
@@ -202,8 +202,10 @@ def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, 
 def _create_payment(
     first: Invoice, amount, fingerprint: str, *, user, attempt_key, choice, save, ip_address
 ) -> Payment:
-    """The payment row, as processing (its allocations are the caller's)."""
+    """The payment row, as processing (its allocations are the caller's), with the surcharge or
+    discount the server decides for this method (never one posted)."""
     kind, brand, last4 = describe_choice(choice)
+    adjustment = surcharge.quote(choice, organization=first.organization, base=amount)
     return Payment.objects.create(
         invoice=first,
         organization_id=first.organization_id,
@@ -215,6 +217,11 @@ def _create_payment(
         method_kind=kind,
         method_brand=brand,
         method_last4=last4,
+        card_category=surcharge.terms_of(choice)[1] if kind == MethodKind.CARD else "",
+        surcharge_amount=adjustment.surcharge,
+        surcharge_percent=adjustment.surcharge_percent,
+        discount_amount=adjustment.discount,
+        discount_percent=adjustment.discount_percent,
         payment_method=choice.method if isinstance(choice, SavedMethod) else None,
         save_method=save,
         ip_address=ip_address,
@@ -266,7 +273,7 @@ def _record_debit_authorization(payment: Payment, provider: Provider, user, ip_a
             provider=provider.name,
             account=payment.method_brand,
             last4=payment.method_last4,
-            amount=payment.amount,
+            amount=payment.charged_amount,
             invoice=_numbers(payment),
         ),
     )
@@ -294,7 +301,8 @@ def _sale(gateway: Gateway, payment: Payment, choice: PaymentChoice) -> GatewayR
     """Phase two: the gateway call, outside any transaction. Whatever happens is an answer:
     an unexpected exception is an unknown outcome, to be looked up, never retried blindly."""
     common = {
-        "amount": payment.amount,
+        "amount": payment.charged_amount,  # the invoices' amount, plus a surcharge or less a discount
+        "surcharge": payment.surcharge_amount or None,
         "order_id": payment.order_id,
         "ip_address": payment.ip_address or "",
         "description": f"Invoice{'s' if ',' in _numbers(payment) else ''} {_numbers(payment)}"[

@@ -151,6 +151,18 @@
     syncEcheckOnly(document);
   });
 
+  // --- What the chosen method adds (a card surcharge) or takes off (an eCheck discount) -------
+  // The server writes each method's line; choosing a method shows its own.
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches || !radio.matches("input[type=radio][name=method][data-adjustment]")) return;
+    var form = radio.closest("form");
+    var line = form && form.querySelector("[data-adjustment-line]");
+    if (!line) return;
+    line.textContent = radio.getAttribute("data-adjustment");
+    line.hidden = !line.textContent;
+  });
+
   // --- Validate, then confirm, then pay -------------------------------------------------------
   // The browser checks our fields first (the server checks them all again); the gateway's hosted
   // fields check themselves when tokenizing. Only then is the payer asked to confirm: by the
@@ -261,15 +273,20 @@
         return;
       }
       if (!form.hasAttribute("data-hosted-fields")) return; // the server validates, then asks
-      event.preventDefault();
-      event.stopImmediatePropagation();
       var token = form.querySelector("[data-payment-token]");
       if (token && !token.value && window.RemitHostedFields) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
         window.RemitHostedFields.tokenize(form); // tokenize first; its callback submits again
         return;
       }
       var label = form.getAttribute("data-method-label");
       form.querySelector("[data-method-label-field]").value = label || "";
+      // With a card surcharge on, only the server knows what this card adds (its category came
+      // with the token): it asks, naming the surcharge.
+      if (form.hasAttribute("data-server-confirms")) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
       showConfirm(form, label);
     },
     true
