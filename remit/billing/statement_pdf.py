@@ -90,5 +90,9 @@ def statement_pdf(organization, data: dict, *, provider: Provider) -> bytes:
             row = table.row()
             row.cell(_date(payment.created_at.date()))
             row.cell(_latin1(", ".join(a.invoice.number for a in payment.allocations.all())))
-            row.cell(format_money(payment.amount, payment.currency))
+            amount = format_money(payment.amount, payment.currency)
+            if payment.adjustment_label:  # its own line: never part of an invoice's payment
+                adjustment = format_money(payment.adjustment, payment.currency)
+                amount = f"{amount}\n{payment.adjustment_label} {adjustment}"
+            row.cell(_latin1(amount))
     return bytes(pdf.output())

@@ -258,6 +258,20 @@ class Payment(models.Model):
         return self.state in IN_FLIGHT_STATES
 
     @property
+    def adjustment_label(self) -> str:
+        """'Card surcharge (3.00%)' or 'eCheck discount (1.00%)', for receipts and pages."""
+        if self.surcharge_amount:
+            return f"Card surcharge ({self.surcharge_percent}%)"
+        if self.discount_amount:
+            return f"eCheck discount ({self.discount_percent}%)"
+        return ""
+
+    @property
+    def adjustment(self) -> Decimal:
+        """What the payment added (positive) or took off (negative) the invoices' amount."""
+        return self.surcharge_amount - self.discount_amount
+
+    @property
     def charged_amount(self) -> Decimal:
         """What the gateway was asked for: the invoices' amount, plus a surcharge or less a
         discount."""

@@ -28,6 +28,14 @@ def receipt_pdf(payment: Payment, *, provider: Provider) -> bytes:
     facts = [
         ("Received from", payment.organization.name),
         ("Amount", format_money(payment.amount, payment.currency)),
+        *(
+            [
+                (payment.adjustment_label, format_money(payment.adjustment, payment.currency)),
+                ("Total charged", format_money(payment.charged_amount, payment.currency)),
+            ]
+            if payment.adjustment_label
+            else []
+        ),
         ("Paid with", payment.method_label.replace("•", "*")),
         ("Date", payment.created_at.strftime("%b %-d, %Y")),
         ("Transaction ID", payment.transaction_id or "-"),

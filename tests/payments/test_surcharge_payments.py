@@ -229,3 +229,34 @@ def test_a_void_gives_back_the_whole_surcharge(
     assert refund.adjustment == D("37.02")
     payment.refresh_from_db()
     assert (payment.state, payment.adjustment_refunded) == (PaymentState.VOIDED, D("37.02"))
+
+
+def test_the_receipt_itemizes_the_surcharge_the_gateway_recorded(
+    as_manager, due_invoice, gateway, sandbox_gateway, surcharging
+):
+    from django.core import mail
+
+    from tests.payments.conftest import run_worker
+    from tests.payments.test_payments_page import pdf_text
+
+    pay_new_card(as_manager, due_invoice, sandbox_gateway, "4111111111111111")
+    payment = Payment.objects.get()
+    xml = sandbox_gateway.query_xml(transaction_id=payment.transaction_id)
+    recorded = re.search(r"<surcharge>([^<]*)</surcharge>", xml).group(1)
+    assert recorded == "37.02"
+    mail.outbox.clear()
+    run_worker()
+    (receipt,) = [m for m in mail.outbox if m.subject.startswith("Payment received")]
+    assert "Amount:         $1,234.00" in receipt.body
+    assert f"Card surcharge (3.00%): ${recorded}" in receipt.body
+    assert "Total charged:  $1,271.02" in receipt.body
+    html = receipt.alternatives[0][0] if receipt.alternatives else ""
+    assert "Card surcharge (3.00%)" in html
+    pdf = as_manager.get(reverse("payment_receipt_pdf", args=[payment.public_id]))
+    text = pdf_text(pdf.content)
+    assert rb"Card surcharge \(3.00%\)" in text  # PDF strings escape parentheses
+    assert f"${recorded}".encode() in text
+    assert b"Total charged" in text
+    # The Payments page and the invoice's payment history show it as its own line.
+    page = as_manager.get(reverse("payment_list"))
+    assert "Card surcharge (3.00%) $37.02" in page.text
