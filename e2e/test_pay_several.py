@@ -245,25 +245,13 @@ def test_a_tampered_amount_is_ignored_when_partial_payments_are_off(
 def test_staff_choose_which_invoices_a_partial_refund_reduces(
     page, three_due, gateway, sandbox_gateway, screenshot
 ):
-    import uuid
-
     from e2e.test_backoffice import sign_in_staff
     from remit.accounts.models import User
     from remit.audit.models import AuditEvent
-    from remit.payments.models import PaymentState
-    from remit.payments.services import reconcile_payment
-    from remit.payments.services.several import pay_invoices
-    from tests.payments.conftest import new_card
+    from tests.backoffice.test_refund_split import settled_payment
 
-    payment = pay_invoices(
-        user=User.objects.get(email=MANAGER),
-        selection=[(i.pk, None) for i in three_due],
-        attempt_key=uuid.uuid4(),
-        choice=new_card(),
-        gateway=gateway,
-    )
-    sandbox_gateway.settle()
-    assert reconcile_payment(payment.pk) == PaymentState.SETTLED
+    manager = User.objects.get(email=MANAGER)
+    payment = settled_payment(manager, three_due, gateway, sandbox_gateway)
     first, second, _third = three_due
     sign_in_staff(page)
     page.goto(f"/backoffice/payments/payment/{payment.pk}/refund/")

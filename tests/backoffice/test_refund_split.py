@@ -38,10 +38,10 @@ def invoices(northwind):
     ]
 
 
-@pytest.fixture
-def settled(invoices, manager, gateway, sandbox_gateway):
+def settled_payment(user, invoices, gateway, sandbox_gateway):
+    """One card payment of `invoices` in full, settled at the sandbox and reconciled."""
     payment = pay_invoices(
-        user=manager,
+        user=user,
         selection=[(i.pk, None) for i in invoices],
         attempt_key=uuid.uuid4(),
         choice=new_card(),
@@ -51,6 +51,11 @@ def settled(invoices, manager, gateway, sandbox_gateway):
     assert reconcile_payment(payment.pk) == PaymentState.SETTLED
     payment.refresh_from_db()
     return payment
+
+
+@pytest.fixture
+def settled(invoices, manager, gateway, sandbox_gateway):
+    return settled_payment(manager, invoices, gateway, sandbox_gateway)
 
 
 def url(payment):
