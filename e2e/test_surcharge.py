@@ -1,0 +1,150 @@
+"""Card surcharges in a real browser: shown as soon as the method is known, repeated in the
+confirmation, on the banner and the receipt; none for a debit card; gone when eCheck is chosen."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from e2e.conftest import sign_in
+from e2e.test_make_payment import (
+    assert_no_csp_violation,
+    confirm_button,
+    fill_address,
+    fill_card,
+    open_invoice,
+    open_window,
+    paying,  # noqa: F401  (a fixture)
+)
+from remit.billing.models import Invoice
+from remit.outbox.models import EmailKind, OutgoingEmail
+from remit.outbox.services import email_attempt
+from remit.payments.models import Payment, PaymentMethod
+from remit.payments.surcharge import percent_of
+from remit.payments.surcharge_models import SurchargePolicy
+
+
+@pytest.fixture
+def surcharging(request):
+    request.getfixturevalue("paying")  # the demo data and a fresh sandbox, CSP watched
+    policy = SurchargePolicy.load()
+    policy.enabled = True
+    policy.percent = Decimal("3.00")
+    policy.cost_of_acceptance = Decimal("3.40")
+    policy.acquirer_notified_on = datetime.date.today() - datetime.timedelta(days=45)
+    policy.save()
+    return policy
+
+
+def money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def due(number: str) -> Decimal:
+    invoice = Invoice.objects.get(number=number)
+    return invoice.total - invoice.amount_paid
+
+
+def test_a_credit_card_shows_the_surcharge_before_confirming_and_after(
+    page, surcharging, sandbox_gateway, screenshot
+):
+    base = due("NW-1001")
+    fee = percent_of(base, Decimal("3.00"))
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    dialog = open_window(page)
+    # Before anything is typed: what a credit card adds, and how to avoid it.
+    note = dialog.locator("[data-adjustment-line]")
+    expect(note).to_contain_text(f"Card surcharge (3.00%): {money(fee)} on a credit card")
+    expect(note).to_contain_text("pay by eCheck to avoid it")
+    fill_card(page)
+    fill_address(dialog)
+    dialog.get_by_role("button", name="Process Payment").click()
+    # The card's category came with its token: the server asks, naming the surcharge.
+    question = page.get_by_role("alertdialog")
+    expect(question).to_contain_text(
+        f"Pay {money(base + fee)} to Harbor Point IT with Visa •••• 1111, including a "
+        f"{money(fee)} card surcharge?"
+    )
+    screenshot("confirm", full_page=False)
+    assert not Payment.objects.exists()
+    confirm_button(page).click()
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+    expect(page.get_by_text("Card surcharge (3.00%)")).to_be_visible()
+    expect(page.get_by_text(money(base + fee))).to_be_visible()  # Total charged
+    screenshot("banner", full_page=False)
+    assert_no_csp_violation(page)
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.surcharge_amount) == (base, fee)
+    xml = sandbox_gateway.query_xml(transaction_id=payment.transaction_id)
+    assert f"<surcharge>{fee}</surcharge>" in xml
+    mail.outbox.clear()
+    email_attempt(OutgoingEmail.objects.get(kind=EmailKind.RECEIPT, payment=payment).pk)
+    (receipt,) = mail.outbox
+    assert f"Card surcharge (3.00%): {money(fee)}" in receipt.body
+
+
+def test_a_debit_card_carries_none(page, surcharging, sandbox_gateway):
+    base = due("NW-1001")
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    dialog = open_window(page)
+    fill_card(page, number="4000056655665556")
+    fill_address(dialog)
+    dialog.get_by_role("button", name="Process Payment").click()
+    question = page.get_by_role("alertdialog")
+    expect(question).to_contain_text(f"Pay {money(base)} to Harbor Point IT with Visa •••• 5556?")
+    expect(question).not_to_contain_text("surcharge")
+    confirm_button(page).click()
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+    expect(page.get_by_text("Card surcharge")).to_have_count(0)
+    assert Payment.objects.get().surcharge_amount == Decimal("0.00")
+
+
+def test_choosing_an_echeck_removes_it(page, surcharging, screenshot):
+    from remit.accounts.models import User
+
+    manager = User.objects.get(email="manager@northwind.example")
+    year = datetime.date.today().year + 2
+    PaymentMethod.objects.create(
+        owner=manager,
+        kind="echeck",
+        vault_id="e2e-echeck",
+        account_type="checking",
+        account_holder_type="business",
+        last4="6789",
+        holder_name="Northwind Traders",
+    )
+    PaymentMethod.objects.create(
+        owner=manager,
+        kind="card",
+        vault_id="e2e-credit",
+        brand="Visa",
+        last4="1111",
+        exp_month=12,
+        exp_year=year,
+        card_category="credit",
+        billing={"state": "WA"},
+        last_used_at=datetime.datetime.now(datetime.UTC),
+    )
+    base = due("NW-1001")
+    fee = percent_of(base, Decimal("3.00"))
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    dialog = open_window(page)
+    card = dialog.get_by_role("radio", name=re.compile("Visa •••• 1111"))
+    echeck = dialog.get_by_role("radio", name=re.compile("Checking •••• 6789"))
+    note = dialog.locator("[data-adjustment-line]")
+    expect(card).to_be_checked()
+    expect(note).to_have_text(
+        f"Card surcharge (3.00%): {money(fee)} — pay by eCheck to avoid it. "
+        f"Total {money(base + fee)}."
+    )
+    screenshot("credit-chosen", full_page=False)
+    echeck.check()
+    expect(note).to_be_hidden()
+    card.check()
+    expect(note).to_be_visible()
