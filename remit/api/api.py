@@ -46,6 +46,7 @@ from remit.api.selectors import (
     organization_data,
     payment_data,
     payment_feed,
+    payments_represented,
     refund_data,
     user_data,
 )
@@ -310,12 +311,11 @@ def payment_list(
     }
 
 
-def _payment(payment_id: uuid.UUID) -> Payment:
-    payment = (
-        Payment.objects.select_related("invoice", "organization", "payer")
-        .filter(public_id=payment_id)
-        .first()
-    )
+def _payment(payment_id: uuid.UUID, *, represented: bool = True) -> Payment:
+    payments = Payment.objects.select_related("invoice", "organization", "payer")
+    if represented:  # all that payment_data reads, at once
+        payments = payments_represented(payments)
+    payment = payments.filter(public_id=payment_id).first()
     if payment is None:
         raise ApiProblem(404, f"No payment has the id {payment_id}.")
     return payment
@@ -370,7 +370,7 @@ def refund_create(
     payment has not settled (it can be voided from the back office) or another refund is in
     progress; 422 when the amount is more than what is applied."""
     caller = _caller(request)
-    payment = _payment(payment_id)
+    payment = _payment(payment_id, represented=False)  # the refund reads it afresh, locked
     refund, replayed = refund_request(
         payment,
         amount=payload.amount,
@@ -386,5 +386,7 @@ def refund_create(
     )
 
 
-# The PSA sync history (remit/psa/api.py) registers its operations on this API.
+# The statement (remit/api/statements.py) and the PSA sync history (remit/psa/api.py) register
+# their operations on this API.
+from remit.api import statements as _statements  # noqa: E402, F401
 from remit.psa import api as _psa_api  # noqa: E402, F401
