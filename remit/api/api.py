@@ -364,7 +364,8 @@ def refund_create(
     ),
 ):
     """Scope `refunds:write`. Refunds `amount` (omit it for all that is still applied) of a
-    settled payment through the gateway, restoring the invoice's amount due. 201 with the refund
+    settled payment through the gateway, restoring the invoices' amounts due (`invoices` first, in
+    that order, then the newest; the refund's `invoices` say which). 201 with the refund
     (its `state` is `succeeded`, `failed` when the gateway refused, or `unknown` while it is being
     confirmed); 200 with the same refund when the Idempotency-Key was seen before. 409 when the
     payment has not settled (it can be voided from the back office) or another refund is in
@@ -377,6 +378,7 @@ def refund_create(
         reason=payload.reason,
         idempotency_key=idempotency_key,
         caller=caller,
+        invoices=payload.invoices,
     )
     if replayed:
         response["Idempotent-Replayed"] = "true"

@@ -369,6 +369,12 @@ class PaymentPage(Schema):
 
 class RefundIn(StrictIn):
     amount: MoneyIn | None = Field(None, description="Omit to refund all that is still applied.")
+    invoices: list[Reference] | None = Field(
+        None,
+        max_length=500,
+        description="For a partial refund of a payment of several invoices: the invoice numbers "
+        "to reduce first, in this order; then the newest invoices. Omit: the newest first.",
+    )
     reason: Line(200, required=False) = ""  # type: ignore[valid-type]
 
 

@@ -9,7 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from remit.payments.models import Refund
 from remit.payments.services import reconcile_payment
+from tests.api.conftest import assert_problem
 from tests.api.test_payment_list import make_payment
 from tests.factories import make_invoice
 from tests.payments.conftest import new_bank
@@ -168,3 +170,39 @@ def test_the_feed_costs_the_same_queries_for_any_page_size(api, northwind):
 
     queries(2)  # the key's first use is recorded once; what follows is the same for every page
     assert queries(1) == queries(6)
+
+
+def test_a_partial_refund_reduces_the_invoices_named_first(
+    api, pay_several, northwind, sandbox_gateway
+):
+    payment = pay_several(three(northwind), new_bank())
+    sandbox_gateway.settle()
+    assert reconcile_payment(payment.pk) == "settled"
+    refunds = f"/api/payments/{payment.public_id}/refunds"
+    bad = api.post(
+        refunds,
+        {"amount": "130.00", "invoices": ["NW-99", "NW-70", "NW-70"]},
+        headers={"Idempotency-Key": "cm-2"},
+    )
+    problem = assert_problem(bad, 422, "validation-error")
+    assert [(e["pointer"], e["detail"]) for e in problem["errors"]] == [
+        ("#/invoices/0", "This payment does not pay invoice NW-99."),
+        ("#/invoices/2", "Invoice NW-70 is named twice."),
+    ]
+    assert not Refund.objects.exists()  # nothing written
+    response = api.post(
+        refunds, {"amount": "130.00", "invoices": ["NW-70"]}, headers={"Idempotency-Key": "cm-2"}
+    )
+    assert response.status_code == 201, response.content
+    # All of NW-70's 100.00 first, then the newest: NW-72's 19.99, then 10.01 of NW-71.
+    assert response.json()["invoices"] == [
+        {"invoice_number": "NW-70", "amount": "100.00"},
+        {"invoice_number": "NW-71", "amount": "10.01"},
+        {"invoice_number": "NW-72", "amount": "19.99"},
+    ]
+    assert paid(northwind, "NW-70") == Decimal("0.00")
+    assert paid(northwind, "NW-71") == Decimal("240.49")
+
+
+def paid(organization, number) -> Decimal:
+    return organization.invoices.get(number=number).amount_paid
