@@ -22,6 +22,7 @@ from remit.api.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_TYPES,
     ApiProblem,
+    error_summary,
     field_errors,
     problem,
 )
@@ -113,11 +114,7 @@ class RemitAPI(NinjaAPI):
 
 def _validation_problem(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = field_errors(exc.errors)
-    detail = "; ".join(
-        f"{error.get('pointer') or error.get('parameter') or error.get('header')}: {error['detail']}"
-        for error in errors[:5]
-    )
-    return problem(422, detail, slug="validation-error", errors=errors)
+    return problem(422, error_summary(errors), slug="validation-error", errors=errors)
 
 
 def _http_problem(request: HttpRequest, exc: HttpError) -> HttpResponse:

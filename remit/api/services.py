@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from remit.accounts.models import Organization
 from remit.api.models import ApiKey
-from remit.api.problems import ApiProblem
+from remit.api.problems import ApiProblem, invalid
 from remit.api.schemas import InvoiceIn
 from remit.audit.models import AuditEvent
 from remit.audit.services import record_event
@@ -378,12 +378,7 @@ def _invoices_to_reduce(payment: Payment, numbers: list[str]) -> list[int]:
             continue
         errors.append({"detail": detail, "pointer": f"#/invoices/{index}", "code": "invalid"})
     if errors:
-        raise ApiProblem(
-            422,
-            "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5]),
-            slug="validation-error",
-            errors=errors,
-        )
+        raise invalid(errors)
     return [ids[number] for number in numbers]
 
 

@@ -15,7 +15,7 @@ from remit.accounts.models import Organization
 from remit.api.api import AUTH_ERRORS, ExternalId, _caller, api
 from remit.api.auth import ApiKeyAuth
 from remit.api.models import ApiKey, Scope
-from remit.api.problems import ApiProblem
+from remit.api.problems import ApiProblem, invalid
 from remit.api.schemas import DateIn, Money, PaymentOut, Problem
 from remit.api.selectors import payment_data, payments_represented
 from remit.billing.models import Invoice
@@ -92,12 +92,14 @@ def _period(as_of: datetime.date | None, start: datetime.date | None):
     as_of = as_of or timezone.localdate()
     start = start or as_of - DEFAULT_PERIOD
     if start > as_of:
-        detail = "must be on or before as_of"
-        raise ApiProblem(
-            422,
-            f"start: {detail}",
-            slug="validation-error",
-            errors=[{"detail": detail, "parameter": "start", "code": "start_after_as_of"}],
+        raise invalid(
+            [
+                {
+                    "detail": "must be on or before as_of",
+                    "parameter": "start",
+                    "code": "start_after_as_of",
+                }
+            ]
         )
     return start, as_of
 

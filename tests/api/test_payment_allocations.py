@@ -1,13 +1,11 @@
 """A payment's invoices in the API: `allocations` on every payment (the feed, the detail, a
 refund's answer), `invoices` on every refund — and the old fields as they were."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from remit.payments.models import Refund
 from remit.payments.services import reconcile_payment
@@ -15,6 +13,7 @@ from tests.api.conftest import assert_problem
 from tests.api.test_payment_list import make_payment
 from tests.factories import make_invoice
 from tests.payments.conftest import new_bank
+from tests.payments.test_allocations import three  # 100.00, 250.50, 19.99: NW-50, -51, -52
 
 # Every field a payment had before allocations: clients written then keep working.
 FIELDS_BEFORE = {
@@ -45,20 +44,6 @@ def no_lag(settings):
     settings.API_PAYMENT_FEED_LAG_SECONDS = 0
 
 
-def three(org):
-    """Three open invoices, invoiced (and created) oldest first: 100.00, 250.50, 19.99."""
-    today = timezone.localdate()
-    return [
-        make_invoice(
-            org,
-            total=total,
-            number=f"NW-7{n}",
-            invoice_date=today - datetime.timedelta(days=40 - 10 * n),
-        )
-        for n, total in enumerate(["100.00", "250.50", "19.99"])
-    ]
-
-
 def sums(item, field):
     return sum((Decimal(a[field]) for a in item["allocations"]), Decimal("0"))
 
@@ -69,19 +54,19 @@ def test_a_payment_of_three_invoices_lists_each_with_its_share(api, pay_several,
     item = api.get(f"/api/payments/{payment.public_id}").json()
     assert item["allocations"] == [
         {
-            "invoice_number": "NW-70",
+            "invoice_number": "NW-50",
             "amount": "100.00",
             "applied_amount": "100.00",
             "refunded_amount": "0.00",
         },
         {
-            "invoice_number": "NW-71",
+            "invoice_number": "NW-51",
             "amount": "250.50",
             "applied_amount": "250.50",
             "refunded_amount": "0.00",
         },
         {
-            "invoice_number": "NW-72",
+            "invoice_number": "NW-52",
             "amount": "19.99",
             "applied_amount": "19.99",
             "refunded_amount": "0.00",
@@ -89,7 +74,7 @@ def test_a_payment_of_three_invoices_lists_each_with_its_share(api, pay_several,
     ]
     # The old single-invoice field stays: the first invoice.
     assert set(item) >= FIELDS_BEFORE
-    assert item["invoice_number"] == "NW-70"
+    assert item["invoice_number"] == "NW-50"
     assert (item["sale_amount"], item["applied_amount"]) == ("370.49", "370.49")
     assert sums(item, "amount") == Decimal(item["sale_amount"])
     [listed] = api.get("/api/payments").json()["items"]
@@ -123,21 +108,21 @@ def test_a_partial_refund_says_which_invoices_it_reduced(
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    # Newest invoice first: all of NW-72's 19.99, then 10.01 of NW-71.
+    # Newest invoice first: all of NW-52's 19.99, then 10.01 of NW-51.
     assert body["invoices"] == [
-        {"invoice_number": "NW-71", "amount": "10.01"},
-        {"invoice_number": "NW-72", "amount": "19.99"},
+        {"invoice_number": "NW-51", "amount": "10.01"},
+        {"invoice_number": "NW-52", "amount": "19.99"},
     ]
     shares = {a["invoice_number"]: a for a in body["payment"]["allocations"]}
-    assert (shares["NW-71"]["applied_amount"], shares["NW-71"]["refunded_amount"]) == (
+    assert (shares["NW-51"]["applied_amount"], shares["NW-51"]["refunded_amount"]) == (
         "240.49",
         "10.01",
     )
-    assert (shares["NW-72"]["applied_amount"], shares["NW-72"]["refunded_amount"]) == (
+    assert (shares["NW-52"]["applied_amount"], shares["NW-52"]["refunded_amount"]) == (
         "0.00",
         "19.99",
     )
-    assert shares["NW-70"]["refunded_amount"] == "0.00"
+    assert shares["NW-50"]["refunded_amount"] == "0.00"
     item = api.get(f"/api/payments/{payment.public_id}").json()
     assert item["refunds"][0]["invoices"] == body["invoices"]
     assert sums(item, "refunded_amount") == Decimal(item["refunded_amount"]) == Decimal("30.00")
@@ -181,27 +166,27 @@ def test_a_partial_refund_reduces_the_invoices_named_first(
     refunds = f"/api/payments/{payment.public_id}/refunds"
     bad = api.post(
         refunds,
-        {"amount": "130.00", "invoices": ["NW-99", "NW-70", "NW-70"]},
+        {"amount": "130.00", "invoices": ["NW-99", "NW-50", "NW-50"]},
         headers={"Idempotency-Key": "cm-2"},
     )
     problem = assert_problem(bad, 422, "validation-error")
     assert [(e["pointer"], e["detail"]) for e in problem["errors"]] == [
         ("#/invoices/0", "This payment does not pay invoice NW-99."),
-        ("#/invoices/2", "Invoice NW-70 is named twice."),
+        ("#/invoices/2", "Invoice NW-50 is named twice."),
     ]
     assert not Refund.objects.exists()  # nothing written
     response = api.post(
-        refunds, {"amount": "130.00", "invoices": ["NW-70"]}, headers={"Idempotency-Key": "cm-2"}
+        refunds, {"amount": "130.00", "invoices": ["NW-50"]}, headers={"Idempotency-Key": "cm-2"}
     )
     assert response.status_code == 201, response.content
-    # All of NW-70's 100.00 first, then the newest: NW-72's 19.99, then 10.01 of NW-71.
+    # All of NW-50's 100.00 first, then the newest: NW-52's 19.99, then 10.01 of NW-51.
     assert response.json()["invoices"] == [
-        {"invoice_number": "NW-70", "amount": "100.00"},
-        {"invoice_number": "NW-71", "amount": "10.01"},
-        {"invoice_number": "NW-72", "amount": "19.99"},
+        {"invoice_number": "NW-50", "amount": "100.00"},
+        {"invoice_number": "NW-51", "amount": "10.01"},
+        {"invoice_number": "NW-52", "amount": "19.99"},
     ]
-    assert paid(northwind, "NW-70") == Decimal("0.00")
-    assert paid(northwind, "NW-71") == Decimal("240.49")
+    assert paid(northwind, "NW-50") == Decimal("0.00")
+    assert paid(northwind, "NW-51") == Decimal("240.49")
 
 
 def paid(organization, number) -> Decimal:
