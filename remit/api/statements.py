@@ -24,6 +24,7 @@ from remit.payments.models import Payment
 
 BucketKey = Literal["current", "d1_30", "d31_60", "d61_90", "d90"]
 DEFAULT_PERIOD = datetime.timedelta(days=30)  # as the portal's Statement page
+EARLIEST = datetime.date(1900, 1, 1)
 
 
 class AgingBucketOut(Schema):
@@ -89,6 +90,10 @@ def organization_for_key(api_key: ApiKey, external_id: str) -> Organization:
 
 
 def _period(as_of: datetime.date | None, start: datetime.date | None):
+    for name, value in (("as_of", as_of), ("start", start)):
+        if value is not None and value < EARLIEST:  # and the aging's arithmetic stays in range
+            detail = f"must be on or after {EARLIEST.isoformat()}"
+            raise invalid([{"detail": detail, "parameter": name, "code": "too_early"}])
     as_of = as_of or timezone.localdate()
     start = start or as_of - DEFAULT_PERIOD
     if start > as_of:

@@ -142,6 +142,8 @@ def test_another_organizations_statement_is_not_found(api, northwind_cw, contoso
         ({"start": "yesterday"}, "start"),
         ({"as_of": "2025-06-30", "start": "2025-07-01"}, "start"),
         ({"asof": "2025-06-30"}, "asof"),
+        ({"as_of": "0001-01-01"}, "as_of"),  # 90 days before it is not a date
+        ({"start": "1899-12-31"}, "start"),
     ],
 )
 def test_a_bad_date_is_a_problem_naming_the_parameter(api, northwind_cw, params, parameter):
