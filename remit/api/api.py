@@ -64,7 +64,10 @@ Keeps Remit in step with your PSA and accounting system.
 create keys in the back office (or with `remit create-api-key`); each has scopes, and is shown once.
 No key, or an unknown or revoked one: **401**. A key without the operation's scope: **403**.
 A key writes only organizations it created or was granted by staff, and only their users: anything
-else is **403** `organization-not-managed`.
+else is **403** `organization-not-managed`. It reads the statement of account of those organizations
+only: any other is **404**.
+
+**Payments** pay one or more invoices through one sale: `allocations` gives each invoice's share.
 
 **Errors** are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 (`application/problem+json`) with `type`, `title`, `status`, `detail`, and for invalid input
