@@ -22,6 +22,7 @@ from remit.api.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_TYPES,
     ApiProblem,
+    error_summary,
     field_errors,
     problem,
 )
@@ -46,6 +47,7 @@ from remit.api.selectors import (
     organization_data,
     payment_data,
     payment_feed,
+    payments_represented,
     refund_data,
     user_data,
 )
@@ -62,7 +64,10 @@ Keeps Remit in step with your PSA and accounting system.
 create keys in the back office (or with `remit create-api-key`); each has scopes, and is shown once.
 No key, or an unknown or revoked one: **401**. A key without the operation's scope: **403**.
 A key writes only organizations it created or was granted by staff, and only their users: anything
-else is **403** `organization-not-managed`.
+else is **403** `organization-not-managed`. It reads the statement of account of those organizations
+only: any other is **404**.
+
+**Payments** pay one or more invoices through one sale: `allocations` gives each invoice's share.
 
 **Errors** are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 (`application/problem+json`) with `type`, `title`, `status`, `detail`, and for invalid input
@@ -112,11 +117,7 @@ class RemitAPI(NinjaAPI):
 
 def _validation_problem(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = field_errors(exc.errors)
-    detail = "; ".join(
-        f"{error.get('pointer') or error.get('parameter') or error.get('header')}: {error['detail']}"
-        for error in errors[:5]
-    )
-    return problem(422, detail, slug="validation-error", errors=errors)
+    return problem(422, error_summary(errors), slug="validation-error", errors=errors)
 
 
 def _http_problem(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -310,12 +311,11 @@ def payment_list(
     }
 
 
-def _payment(payment_id: uuid.UUID) -> Payment:
-    payment = (
-        Payment.objects.select_related("invoice", "organization", "payer")
-        .filter(public_id=payment_id)
-        .first()
-    )
+def _payment(payment_id: uuid.UUID, *, represented: bool = True) -> Payment:
+    payments = Payment.objects.select_related("invoice", "organization", "payer")
+    if represented:  # all that payment_data reads, at once
+        payments = payments_represented(payments)
+    payment = payments.filter(public_id=payment_id).first()
     if payment is None:
         raise ApiProblem(404, f"No payment has the id {payment_id}.")
     return payment
@@ -364,19 +364,21 @@ def refund_create(
     ),
 ):
     """Scope `refunds:write`. Refunds `amount` (omit it for all that is still applied) of a
-    settled payment through the gateway, restoring the invoice's amount due. 201 with the refund
+    settled payment through the gateway, restoring the invoices' amounts due (`invoices` first, in
+    that order, then the newest; the refund's `invoices` say which). 201 with the refund
     (its `state` is `succeeded`, `failed` when the gateway refused, or `unknown` while it is being
     confirmed); 200 with the same refund when the Idempotency-Key was seen before. 409 when the
     payment has not settled (it can be voided from the back office) or another refund is in
     progress; 422 when the amount is more than what is applied."""
     caller = _caller(request)
-    payment = _payment(payment_id)
+    payment = _payment(payment_id, represented=False)  # the refund reads it afresh, locked
     refund, replayed = refund_request(
         payment,
         amount=payload.amount,
         reason=payload.reason,
         idempotency_key=idempotency_key,
         caller=caller,
+        invoices=payload.invoices,
     )
     if replayed:
         response["Idempotent-Replayed"] = "true"
@@ -386,5 +388,7 @@ def refund_create(
     )
 
 
-# The PSA sync history (remit/psa/api.py) registers its operations on this API.
+# The statement (remit/api/statements.py) and the PSA sync history (remit/psa/api.py) register
+# their operations on this API.
+from remit.api import statements as _statements  # noqa: E402, F401
 from remit.psa import api as _psa_api  # noqa: E402, F401

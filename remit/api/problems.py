@@ -113,6 +113,19 @@ class ApiProblem(Exception):
         return problem(self.status, self.detail, slug=self.slug, **self.extra)
 
 
+def error_summary(errors: list[dict[str, Any]]) -> str:
+    """A problem's `detail` for invalid input: where and what, for the first few fields."""
+    return "; ".join(
+        f"{error.get('pointer') or error.get('parameter') or error.get('header')}: {error['detail']}"
+        for error in errors[:5]
+    )
+
+
+def invalid(errors: list[dict[str, Any]]) -> ApiProblem:
+    """422 `validation-error`, one entry per field, as django-ninja's own validation reads."""
+    return ApiProblem(422, error_summary(errors), slug="validation-error", errors=errors)
+
+
 def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """django-ninja's validation errors (pydantic's, with a location) as problem `errors`."""
     result = []

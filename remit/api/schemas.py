@@ -278,6 +278,13 @@ class PayerOut(Schema):
     external_id: str | None
 
 
+class RefundInvoiceOut(Schema):
+    """How much of a refund or void one invoice gave back (its amount due grew by as much)."""
+
+    invoice_number: str
+    amount: Money
+
+
 class RefundOut(Schema):
     id: str = Field(description="The refund's order id at the gateway.")
     payment_id: uuid.UUID
@@ -289,12 +296,37 @@ class RefundOut(Schema):
     transaction_id: str
     created_at: datetime.datetime
     completed_at: datetime.datetime | None
+    invoices: list[RefundInvoiceOut] = Field(
+        description="Which invoices the refund reduces, and by how much (they add up to `amount`)."
+    )
+
+
+class AllocationOut(Schema):
+    """One invoice's share of a payment. A payment pays one or more invoices of one organization
+    through one sale: the allocations' `amount`s add up to the payment's `sale_amount`, their
+    `applied_amount`s to its `applied_amount`, their `refunded_amount`s to its `refunded_amount`."""
+
+    invoice_number: str
+    amount: Money = Field(description="What the payment set out to pay this invoice.")
+    applied_amount: Money = Field(
+        description="What counts towards the invoice's amount paid now: `amount` less refunds "
+        "once the payment is approved or settled; 0.00 while pending, and once declined, failed, "
+        "returned or voided."
+    )
+    refunded_amount: Money = Field(
+        description="What refunds gave back from this invoice (restored to its amount due)."
+    )
 
 
 class PaymentOut(Schema):
+    """A payment of one or more invoices, masked: the method is its label, never a number."""
+
     id: uuid.UUID
     order_id: str
-    invoice_number: str
+    invoice_number: str = Field(
+        description="The payment's first invoice (of the lowest id; the only one for a payment of "
+        "one invoice). `allocations` lists every invoice the payment pays."
+    )
     organization_external_id: str | None
     payer: PayerOut | None
     state: Literal[
@@ -321,6 +353,10 @@ class PaymentOut(Schema):
     settled_at: datetime.datetime | None
     returned_at: datetime.datetime | None
     refunds: list[RefundOut]
+    allocations: list[AllocationOut] = Field(
+        description="Each invoice the payment pays, with its share; in the order of the invoices' "
+        "creation (the first is `invoice_number`)."
+    )
 
 
 class PaymentPage(Schema):
@@ -333,6 +369,12 @@ class PaymentPage(Schema):
 
 class RefundIn(StrictIn):
     amount: MoneyIn | None = Field(None, description="Omit to refund all that is still applied.")
+    invoices: list[Reference] | None = Field(
+        None,
+        max_length=500,
+        description="For a partial refund of a payment of several invoices: the invoice numbers "
+        "to reduce first, in this order; then the newest invoices. Omit: the newest first.",
+    )
     reason: Line(200, required=False) = ""  # type: ignore[valid-type]
 
 

@@ -6,15 +6,16 @@ import base64
 import binascii
 import datetime
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from remit.accounts.models import Organization, User
 from remit.billing.models import Invoice
-from remit.payments.models import IN_FLIGHT_STATES, Payment, Refund
+from remit.payments.models import IN_FLIGHT_STATES, Payment, PaymentAllocation, Refund
 
 # Changes younger than this are not listed yet: a transaction that saved a payment a moment ago may
 # still be committing, and a cursor that moved past it would skip it for good. Remit's payment
@@ -24,6 +25,16 @@ DEFAULT_FEED_LAG_SECONDS = 5
 
 class InvalidCursor(ValueError):
     pass
+
+
+def payments_represented(payments: QuerySet[Payment] | None = None) -> QuerySet[Payment]:
+    """Payments with all that `payment_data` reads: the same few queries for any number of them
+    (the payments, their refunds, their allocations with the invoices)."""
+    payments = Payment.objects.all() if payments is None else payments
+    return payments.select_related("invoice", "organization", "payer").prefetch_related(
+        "refunds",
+        Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice")),
+    )
 
 
 # --- Cursor over (updated_at, id) ----------------------------------------------------------------
@@ -54,8 +65,7 @@ def payment_feed(
     now = now or timezone.now()
     lag = getattr(settings, "API_PAYMENT_FEED_LAG_SECONDS", DEFAULT_FEED_LAG_SECONDS)
     payments = (
-        Payment.objects.select_related("invoice", "organization", "payer")
-        .prefetch_related("refunds")
+        payments_represented()
         .filter(updated_at__lte=now - datetime.timedelta(seconds=lag))
         .order_by("updated_at", "id")
     )
@@ -141,6 +151,27 @@ def invoice_data(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def _invoice_numbers(payment: Payment) -> dict[int, str]:
+    return {
+        allocation.invoice_id: allocation.invoice.number for allocation in _allocations(payment)
+    }
+
+
+def _allocations(payment: Payment) -> list[PaymentAllocation]:
+    return list(payment.allocations.all())  # prefetched by payments_represented
+
+
+def refund_invoices(refund: Refund, payment: Payment) -> list[dict[str, Any]]:
+    """Which invoices a refund or void reduces, by how much (chosen when it was requested)."""
+    if not refund.allocation:  # recorded before payments of several invoices: the one invoice
+        return [{"invoice_number": payment.invoice.number, "amount": refund.amount}]
+    numbers = _invoice_numbers(payment)
+    return [
+        {"invoice_number": numbers[int(invoice_id)], "amount": Decimal(amount)}
+        for invoice_id, amount in sorted(refund.allocation.items(), key=lambda i: int(i[0]))
+    ]
+
+
 def refund_data(refund: Refund, payment: Payment) -> dict[str, Any]:
     return {
         "id": refund.order_id,
@@ -153,11 +184,13 @@ def refund_data(refund: Refund, payment: Payment) -> dict[str, Any]:
         "transaction_id": refund.transaction_id,
         "created_at": refund.created_at,
         "completed_at": refund.completed_at,
+        "invoices": refund_invoices(refund, payment),
     }
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:
-    """Masked: the method is its label ("Visa •••• 1111"), never more."""
+    """Masked: the method is its label ("Visa •••• 1111"), never more. Read it from
+    `payments_represented()`, which fetches its refunds and allocations once for a whole page."""
     payer = payment.payer
     return {
         "id": payment.public_id,
@@ -179,4 +212,13 @@ def payment_data(payment: Payment) -> dict[str, Any]:
         "settled_at": payment.settled_at,
         "returned_at": payment.returned_at,
         "refunds": [refund_data(refund, payment) for refund in payment.refunds.all()],
+        "allocations": [
+            {
+                "invoice_number": allocation.invoice.number,
+                "amount": allocation.amount,
+                "applied_amount": allocation.applied_amount,
+                "refunded_amount": allocation.refunded_amount,
+            }
+            for allocation in _allocations(payment)
+        ],
     }

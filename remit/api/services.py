@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from remit.accounts.models import Organization
 from remit.api.models import ApiKey
-from remit.api.problems import ApiProblem
+from remit.api.problems import ApiProblem, invalid
 from remit.api.schemas import InvoiceIn
 from remit.audit.models import AuditEvent
 from remit.audit.services import record_event
@@ -23,7 +23,13 @@ from remit.billing.models import Invoice, InvoiceLine
 from remit.billing.services import LineSpec, invoice_create, invoice_totals
 from remit.core.money import ZERO, format_money
 from remit.gateway import GatewayNotConfigured, get_gateway
-from remit.payments.models import IN_FLIGHT_STATES, Payment, Refund, RefundState
+from remit.payments.models import (
+    IN_FLIGHT_STATES,
+    Payment,
+    PaymentAllocation,
+    Refund,
+    RefundState,
+)
 from remit.payments.services import RefundRefused, refund_payment
 
 # The largest amount a money column (12 digits, 2 decimals) holds.
@@ -293,6 +299,7 @@ def refund_request(
     reason: str,
     idempotency_key: str,
     caller: Caller,
+    invoices: list[str] | None = None,
 ) -> tuple[Refund, bool]:
     """Refund a settled payment through `refund_payment`, once per Idempotency-Key: the same key
     again returns the first refund (True as the second value) without reaching the gateway."""
@@ -301,6 +308,7 @@ def refund_request(
     replay = _refund_replay(stored_key, payment, amount)
     if replay is not None:
         return replay, True
+    reduce = _invoices_to_reduce(payment, invoices) if invoices else None
     try:
         gateway = get_gateway()
     except GatewayNotConfigured:
@@ -318,6 +326,7 @@ def refund_request(
             ip_address=caller.ip_address,
             gateway=gateway,
             actor_label=caller.api_key.name,
+            reduce=reduce,
         )
     except RefundRefused as refused:
         # A request with the same key may have won a race with this one: answer with its refund.
@@ -349,6 +358,28 @@ def refund_request(
         state=refund.state,
     )
     return refund, False
+
+
+def _invoices_to_reduce(payment: Payment, numbers: list[str]) -> list[int]:
+    """The ids of the invoices named (by number) to reduce first: each must be one this payment
+    pays, and named once."""
+    ids = dict(
+        PaymentAllocation.objects.filter(payment=payment).values_list(
+            "invoice__number", "invoice_id"
+        )
+    )
+    errors = []
+    for index, number in enumerate(numbers):
+        if number not in ids:
+            detail = f"This payment does not pay invoice {number}."
+        elif number in numbers[:index]:
+            detail = f"Invoice {number} is named twice."
+        else:
+            continue
+        errors.append({"detail": detail, "pointer": f"#/invoices/{index}", "code": "invalid"})
+    if errors:
+        raise invalid(errors)
+    return [ids[number] for number in numbers]
 
 
 def _refund_replay(stored_key: str, payment: Payment, amount: Decimal | None) -> Refund | None:

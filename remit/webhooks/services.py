@@ -43,13 +43,17 @@ def retry_delay(attempts: int) -> datetime.timedelta:
 
 
 def event_body(event_id: uuid.UUID, event_type: str, payment: Payment, refund: Refund | None):
-    """The JSON sent: {id, type, created, data: {<the payment exactly as the API shows it>,
-    refund}}. Masked like the API: the method is its label, never a card or account number."""
+    """The JSON sent: {id, type, created, data: {<the payment exactly as the API shows it, with
+    its allocations>, refund}}. Masked like the API: the method is its label, never a card or
+    account number."""
     from ninja.responses import NinjaJSONEncoder
 
     from remit.api.schemas import PaymentOut, RefundOut
-    from remit.api.selectors import payment_data, refund_data
+    from remit.api.selectors import payment_data, payments_represented, refund_data
 
+    # Read again inside the change's transaction: the payment as it is now stored, with its
+    # allocations and refunds (the object the services hold may carry older, prefetched ones).
+    payment = payments_represented().get(pk=payment.pk)
     data = PaymentOut.model_validate(payment_data(payment)).model_dump()
     data["refund"] = (
         RefundOut.model_validate(refund_data(refund, payment)).model_dump()

@@ -1,12 +1,17 @@
 """API tests: keys with chosen scopes, and a client that sends one."""
 
 import json
+import uuid
 
 import pytest
 
 from remit.api.keys import api_key_create
 from remit.api.models import Scope
-from tests.payments.conftest import pay  # noqa: F401  (paying through the sandbox gateway)
+from remit.payments.services.several import pay_invoices
+from tests.payments.conftest import (
+    new_card,
+    pay,  # noqa: F401  (paying through the sandbox gateway)
+)
 
 
 class ApiClient:
@@ -33,6 +38,23 @@ class ApiClient:
         return self.client.post(
             path, body, content_type="application/json", headers=self._headers(headers)
         )
+
+
+@pytest.fixture
+def pay_several(gateway, manager):
+    """pay_several(invoices, choice=a new card): one payment of them all, each for its balance,
+    as the Northwind manager through the sandbox gateway."""
+
+    def _pay(invoices, choice=None):
+        return pay_invoices(
+            user=manager,
+            selection=[(invoice.pk, None) for invoice in invoices],
+            attempt_key=uuid.uuid4(),
+            choice=choice or new_card(),
+            gateway=gateway,
+        )
+
+    return _pay
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ OPERATIONS = [
     ("get", "/api/payments", None, Scope.PAYMENTS_READ),
     ("get", f"/api/payments/{uuid.uuid4()}", None, Scope.PAYMENTS_READ),
     ("post", f"/api/payments/{uuid.uuid4()}/refunds", {}, Scope.REFUNDS_WRITE),
+    ("get", "/api/organizations/CW-1/statement", None, Scope.PAYMENTS_READ),
 ]
 IDS = [f"{method} {path.split('/')[2]}" for method, path, _, _ in OPERATIONS]
 

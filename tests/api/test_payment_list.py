@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from remit.api.selectors import decode_cursor, encode_cursor
 from remit.audit.models import AuditEvent
-from remit.payments.models import Payment
+from remit.payments.models import Payment, PaymentAllocation
 from tests.api.conftest import assert_problem
 from tests.factories import make_invoice
 from tests.payments.conftest import VISA, new_card
@@ -20,7 +20,10 @@ def no_lag(settings):
     settings.API_PAYMENT_FEED_LAG_SECONDS = 0
 
 
-def make_payment(invoice, *, state="settled", amount="100.00", updated_at=None) -> Payment:
+def make_payment(invoice, *more, state="settled", amount="100.00", updated_at=None) -> Payment:
+    """A payment row as the services leave it, of `amount` for each of the invoices."""
+    invoices = [invoice, *more]
+    applied = Decimal(amount) if state in ("approved", "settled") else Decimal("0")
     payment = Payment.objects.create(
         invoice=invoice,
         organization=invoice.organization,
@@ -28,11 +31,21 @@ def make_payment(invoice, *, state="settled", amount="100.00", updated_at=None) 
         attempt_key=uuid.uuid4(),
         request_fingerprint="-",
         state=state,
-        amount=Decimal(amount),
-        applied_amount=Decimal(amount) if state in ("approved", "settled") else Decimal("0"),
+        amount=Decimal(amount) * len(invoices),
+        applied_amount=applied * len(invoices),
         method_kind="card",
         method_brand="Visa",
         method_last4="1111",
+    )
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(
+            payment=payment,
+            invoice=each,
+            amount=Decimal(amount),
+            applied_amount=applied,
+            in_flight=state in ("processing", "unknown", "pending"),
+        )
+        for each in invoices
     )
     if updated_at is not None:
         Payment.objects.filter(pk=payment.pk).update(updated_at=updated_at)

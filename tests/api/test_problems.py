@@ -109,6 +109,7 @@ class TestAddresses:
         }
         assert operations == {
             ("PUT", "/api/organizations/{external_id}"),
+            ("GET", "/api/organizations/{external_id}/statement"),
             ("PUT", "/api/users/{external_id}"),
             ("PUT", "/api/invoices/{number}"),
             ("GET", "/api/payments"),

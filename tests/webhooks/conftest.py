@@ -13,6 +13,7 @@ import pytest
 
 from remit.webhooks import signing
 from remit.webhooks.models import WebhookEndpoint
+from tests.api.conftest import pay_several  # noqa: F401  (one payment of several invoices)
 from tests.payments.conftest import due_invoice, pay  # noqa: F401  (the sandbox gateway's)
 
 SECRET = "whsec_test-receiver-secret"
