@@ -290,7 +290,11 @@ class RefundOut(Schema):
     payment_id: uuid.UUID
     kind: Literal["refund", "void"]
     state: Literal["processing", "succeeded", "failed", "unknown"]
-    amount: Money
+    amount: Money = Field(description="Of the invoices' amount (what `invoices` add up to).")
+    adjustment: Money = Field(
+        description="Its share of the payment's card surcharge, given back with it (pro rata), or "
+        "of its eCheck discount, taken back (negative); the gateway refunds amount + adjustment."
+    )
     reason: str
     requested_via: str
     transaction_id: str
@@ -340,7 +344,16 @@ class PaymentOut(Schema):
         "returned",
         "voided",
     ]
-    sale_amount: Money
+    sale_amount: Money = Field(description="The invoices' amount: what the allocations add up to.")
+    surcharge_amount: Money = Field(
+        description="A card surcharge on top of `sale_amount` (credit cards only; 0.00 when none). "
+        "Never part of an invoice's allocation."
+    )
+    discount_amount: Money = Field(description="An eCheck discount taken off (0.00 when none).")
+    charged_amount: Money = Field(
+        description="What the gateway was asked for: sale_amount + surcharge_amount - "
+        "discount_amount."
+    )
     applied_amount: Money
     refunded_amount: Money
     currency: str
