@@ -5,7 +5,6 @@ queries; only staff who may view payments / invoices see them."""
 
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -14,20 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from remit.accounts.models import User
-from remit.billing.models import Invoice
 from remit.core.money import format_money
-from tests.backoffice.conftest import make_payment, sign_in_verified
+from tests.backoffice.conftest import NY, listed, make_payment, sign_in_verified
 from tests.factories import PASSWORD, OrganizationFactory, make_invoice
 
 pytestmark = pytest.mark.django_db
 
-NY = ZoneInfo("America/New_York")
 TODAY = datetime.date(2026, 6, 15)
-
-
-@pytest.fixture
-def on_june_15(time_machine):
-    time_machine.move_to(datetime.datetime(2026, 6, 15, 12, 0, tzinfo=NY), tick=False)
 
 
 def at(day: str, hour: int = 12, minute: int = 0) -> datetime.datetime:
@@ -99,13 +91,6 @@ def payments(on_june_15, northwind, manager):
     return made
 
 
-def listed(client, url) -> set[int]:
-    page = client.get(url)
-    assert page.status_code == 200, url
-    assert "?e=1" not in page.get("Location", ""), url  # the admin's "unknown filter" redirect
-    return {row.pk for row in page.context["cl"].result_list}
-
-
 def test_the_payment_figures_and_the_lists_behind_them(as_staff, payments):
     page = as_staff.get("/backoffice/")
     (usd,) = page.context["figures"]["payments"]
@@ -132,36 +117,11 @@ def test_the_payment_figures_and_the_lists_behind_them(as_staff, payments):
         assert listed(as_staff, figure.url) == {p.pk for p in rows}, figure.label
 
 
-@pytest.fixture
-def open_invoices(on_june_15, northwind, contoso):
-    def due(org, due_date, total, paid="0.00", **fields):
-        return make_invoice(
-            org,
-            total=total,
-            paid=paid,
-            invoice_date=datetime.date(2026, 1, 1),
-            due_date=datetime.date.fromisoformat(due_date),
-            **fields,
-        )
-
-    made = {
-        "current": due(northwind, "2026-06-20", "100.00"),
-        "d1_30": due(northwind, "2026-06-14", "200.00", paid="50.00"),
-        "d31_60": due(contoso, "2026-04-30", "300.00"),
-        "d90": due(contoso, "2026-03-01", "500.00"),
-    }
-    due(northwind, "2026-03-01", "999.00", paid="999.00")  # paid
-    due(northwind, "2026-03-01", "888.00", state=Invoice.State.DRAFT)
-    cad = due(contoso, "2026-04-01", "42.00")  # 75 days: 61-90, in Canadian dollars
-    Invoice.objects.filter(pk=cad.pk).update(currency="CAD")
-    made["cad"] = cad
-    return made
-
-
 def test_the_aging_of_all_organizations_by_currency(as_staff, open_invoices):
     page = as_staff.get("/backoffice/")
     usd, cad = page.context["figures"]["aging"]
-    assert usd.currency == "USD" and cad.currency == "CAD"
+    assert usd.currency == "USD"
+    assert cad.currency == "CAD"
     assert [(b.key, b.amount) for b in usd.buckets] == [
         ("current", Decimal("100.00")),
         ("d1_30", Decimal("150.00")),
@@ -173,7 +133,9 @@ def test_the_aging_of_all_organizations_by_currency(as_staff, open_invoices):
     assert [b.amount for b in cad.buckets] == [0, 0, 0, Decimal("42.00"), 0]
     assert format_money(Decimal("42.00"), "CAD") in page.text
 
-    for (bucket, url), key in zip(usd.linked, ["current", "d1_30", "d31_60", None, "d90"]):
+    for (bucket, url), key in zip(
+        usd.linked, ["current", "d1_30", "d31_60", None, "d90"], strict=True
+    ):
         assert f'href="{escape(url)}"' in page.text
         expected = {open_invoices[key].pk} if key else set()
         assert listed(as_staff, url) == expected, bucket.label
@@ -186,7 +148,8 @@ def test_the_aging_of_all_organizations_by_currency(as_staff, open_invoices):
 def test_with_nothing_at_all_the_dashboard_shows_zeros(as_staff, on_june_15):
     page = as_staff.get("/backoffice/")
     (usd,) = page.context["figures"]["payments"]
-    assert usd.collected_this_month.amount == 0 and usd.failed.count == 0
+    assert usd.collected_this_month.amount == 0
+    assert usd.failed.count == 0
     (aging,) = page.context["figures"]["aging"]
     assert aging.total.amount == 0
     assert "$0.00" in page.text
