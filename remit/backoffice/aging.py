@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from remit.accounts.models import Organization
-from remit.backoffice.figures import MONEY, invoices_link, may_see_invoices
+from remit.backoffice.figures import MONEY, InvoiceLinks, may_see_invoices
 from remit.billing.models import Invoice
 from remit.billing.selectors import open_invoices
 from remit.billing.statement import BUCKETS, bucket_sums
@@ -104,10 +104,10 @@ def _headers(request, sort: str) -> list[dict]:
     return headers
 
 
-def _with_links(row: dict, as_of: datetime.date) -> dict:
+def _with_links(row: dict, invoices_link: InvoiceLinks) -> dict:
     scope = {"organization__id__exact": row["organization_id"], "currency__exact": row["currency"]}
-    row["cells"] = [(row[key], invoices_link(as_of, age=key, **scope)) for key, _ in BUCKETS]
-    row["total_url"] = invoices_link(as_of, age="open", **scope)
+    row["cells"] = [(row[key], invoices_link(age=key, **scope)) for key, _ in BUCKETS]
+    row["total_url"] = invoices_link(age="open", **scope)
     return row
 
 
@@ -116,6 +116,7 @@ def aging_report(request, context: dict):
     page = Paginator(aging_rows(as_of, sort), ROWS_PER_PAGE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
+    links = InvoiceLinks(as_of)
     return TemplateResponse(
         request,
         "backoffice/aging_report.html",
@@ -126,7 +127,7 @@ def aging_report(request, context: dict):
             "as_of": as_of,
             "headers": _headers(request, sort),
             "page": page,
-            "rows": [_with_links(row, as_of) for row in page.object_list],
+            "rows": [_with_links(row, links) for row in page.object_list],
             "query": params.urlencode(),
         },
     )

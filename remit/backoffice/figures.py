@@ -190,11 +190,16 @@ class CurrencyAging:
         return list(zip(self.buckets, self.links, strict=True))
 
 
-def invoices_link(as_of: datetime.date, **params) -> str:
-    """The back office's invoice list, filtered by age (as of a date other than today)."""
-    if as_of != timezone.localdate():
-        params["age_as_of"] = as_of.isoformat()
-    return link("billing_invoice_changelist", **params)
+class InvoiceLinks:
+    """Addresses of the back office's invoice list filtered by age, as of a date (said only when it
+    is not today). The list's address is looked up once, not once a link."""
+
+    def __init__(self, as_of: datetime.date):
+        self.base = reverse("admin:billing_invoice_changelist")
+        self.as_of = {"age_as_of": as_of.isoformat()} if as_of != timezone.localdate() else {}
+
+    def __call__(self, **params) -> str:
+        return f"{self.base}?{urlencode({**params, **self.as_of})}"
 
 
 def aging_figures(as_of: datetime.date, provider_currency: str) -> list[CurrencyAging]:
@@ -203,6 +208,7 @@ def aging_figures(as_of: datetime.date, provider_currency: str) -> list[Currency
     rows = {row["currency"]: row for row in rows.order_by("currency")}
     rows.setdefault(provider_currency, {key: ZERO for key, _ in BUCKETS})
     several = len(rows) > 1
+    invoices_link = InvoiceLinks(as_of)
     result = []
     for currency in sorted(rows, key=lambda c: (c != provider_currency, c)):
         scope = {"currency__exact": currency} if several else {}
@@ -211,11 +217,11 @@ def aging_figures(as_of: datetime.date, provider_currency: str) -> list[Currency
             CurrencyAging(
                 currency=currency,
                 buckets=buckets,
-                links=[invoices_link(as_of, age=key, **scope) for key, _ in BUCKETS],
+                links=[invoices_link(age=key, **scope) for key, _ in BUCKETS],
                 total=Figure(
                     "Total open",
                     sum((b.amount for b in buckets), ZERO),
-                    invoices_link(as_of, age="open", **scope),
+                    invoices_link(age="open", **scope),
                 ),
             )
         )

@@ -90,6 +90,10 @@ class Invoice(models.Model):
                 condition=Q(state="issued", amount_due__gt=0),
                 name="invoice_open_aging",
             ),
+            # The back office's "draft invoices" count: drafts are few, invoices many.
+            models.Index(
+                fields=["invoice_date"], condition=Q(state="draft"), name="invoice_drafts"
+            ),
         ]
         constraints = [
             # Rounded to the cent because SQLite adds decimals as binary floats: 8487.47 + 570.22
