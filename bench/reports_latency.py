@@ -28,7 +28,6 @@ import argparse
 import re
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -36,7 +35,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Django set up, the largest organization's Manager and the client sign-in: shared with the
 # invoice list's bench.
-from invoice_list_latency import WARM_UP, largest_organization_manager, sign_in
+from invoice_list_latency import largest_organization_manager, measure, sign_in
 
 # isort: split
 
@@ -100,20 +99,6 @@ def queries_per_request(client: Client, path: str) -> tuple[int, float]:
     return len(captured), sum(float(q["time"]) for q in captured.captured_queries) * 1000
 
 
-def measure(client: httpx.Client, path: str, expect: str, requests: int) -> list[float]:
-    for _ in range(WARM_UP):
-        client.get(path).raise_for_status()
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-        if expect not in response.text or "/login/" in str(response.url):
-            sys.exit(f"{path} did not show {expect!r}.")
-    return timings
-
-
 def report(name: str, timings: list[float], queries: int, sql_ms: float) -> None:
     p95 = statistics.quantiles(timings, n=100, method="inclusive")[94]
     print(
@@ -154,7 +139,7 @@ def main() -> None:
         ]:
             report(
                 name,
-                measure(client, path, expect, args.requests),
+                measure(client, path, args.requests, expect),
                 *queries_per_request(in_process, path),
             )
 
@@ -177,7 +162,7 @@ def main() -> None:
         ]:
             report(
                 name,
-                measure(client, path, expect, args.requests),
+                measure(client, path, args.requests, expect),
                 *queries_per_request(in_process, path),
             )
 

@@ -69,7 +69,7 @@ def aging_rows(as_of: datetime.date, sort: str = DEFAULT_SORT) -> list[dict]:
 def _options(request) -> tuple[AgingForm, datetime.date, str]:
     if not may_see_invoices(request.user):
         raise PermissionDenied
-    form = AgingForm(request.GET or None)
+    form = AgingForm(request.GET or None, initial={"as_of": timezone.localdate()})
     as_of = (form.cleaned_data.get("as_of") if form.is_bound and form.is_valid() else None) or (
         timezone.localdate()
     )
