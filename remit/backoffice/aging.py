@@ -105,7 +105,7 @@ def _headers(request, sort: str) -> list[dict]:
 
 
 def _with_links(row: dict, invoices_link: InvoiceLinks) -> dict:
-    scope = {"organization__id__exact": row["organization_id"], "currency__exact": row["currency"]}
+    scope = {"organization__id__exact": row["organization_id"], "currency": row["currency"]}
     row["cells"] = [(row[key], invoices_link(age=key, **scope)) for key, _ in BUCKETS]
     row["total_url"] = invoices_link(age="open", **scope)
     return row

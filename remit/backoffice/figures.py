@@ -211,7 +211,7 @@ def aging_figures(as_of: datetime.date, provider_currency: str) -> list[Currency
     invoices_link = InvoiceLinks(as_of)
     result = []
     for currency in sorted(rows, key=lambda c: (c != provider_currency, c)):
-        scope = {"currency__exact": currency} if several else {}
+        scope = {"currency": currency} if several else {}
         buckets = buckets_of(rows[currency])
         result.append(
             CurrencyAging(

@@ -175,3 +175,23 @@ class AgingFilter(admin.ListFilter):
         if age in buckets:
             return open_invoices(queryset).filter(buckets[age])
         return queryset
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """`?currency=CAD`: the invoices of one currency, for the dashboard's and the aging report's
+    links when several currencies are open. Shown only when given: listing the currencies in use
+    would read every invoice."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        value = (self.value() or "").upper()
+        return [(value, value)] if value else []
+
+    def has_output(self) -> bool:
+        return bool(self.value())
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").upper()
+        return queryset.filter(currency=value) if value else queryset
