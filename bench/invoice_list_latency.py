@@ -110,7 +110,8 @@ def queries_per_request(manager: User, path: str) -> tuple[int, float]:
     return len(captured), sum(float(q["time"]) for q in captured.captured_queries) * 1000
 
 
-def measure(client: httpx.Client, path: str, requests: int) -> list[float]:
+def measure(client: httpx.Client, path: str, requests: int, expect: str = "invoice") -> list[float]:
+    """Wall-clock milliseconds of each request; stops if the page does not show `expect`."""
     for _ in range(WARM_UP):
         client.get(path).raise_for_status()
     timings = []
@@ -119,8 +120,8 @@ def measure(client: httpx.Client, path: str, requests: int) -> list[float]:
         response = client.get(path)
         timings.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-        if "invoice" not in response.text or "/login/" in str(response.url):
-            sys.exit(f"{path} did not show the invoice list.")
+        if expect not in response.text or "/login/" in str(response.url):
+            sys.exit(f"{path} did not show {expect!r}.")
     return timings
 
 

@@ -1,4 +1,5 @@
-"""What the back office's home page shows above the list of pages: what needs a look today."""
+"""What the back office's home page shows above the list of pages: the money figures and aging
+(remit.backoffice.figures), and what needs a look today."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime
 
 from django.utils import timezone
 
+from remit.backoffice.figures import figures
 from remit.backoffice.models import InvoiceImport
 from remit.billing.models import Invoice
 from remit.gateway import gateway_configured
@@ -19,6 +21,7 @@ def dashboard(request) -> dict:
     )
     provider = request.provider
     return {
+        "figures": figures(request),
         "dashboard": {
             "payments_today": Payment.objects.filter(created_at__gte=today).count(),
             "being_confirmed": Payment.objects.filter(state=PaymentState.UNKNOWN).count(),
@@ -34,5 +37,5 @@ def dashboard(request) -> dict:
             "gateway_configured": gateway_configured(provider),
             "payments_offered": provider.get_payment_options_display(),
             "online_payments": provider.online_payments_available,
-        }
+        },
     }

@@ -119,3 +119,79 @@ class TextFilter(_InputFilter):
         (name,) = self.parameters
         value = self.value(name)
         return queryset.filter(**{self.lookup: value}) if value else queryset
+
+
+class AgingFilter(admin.ListFilter):
+    """Open invoices by days past due (`age`: open, current, d1_30 … d90), as of `age_as_of`
+    (default today): the buckets of the client's statement, so the dashboard's and the aging
+    report's figures link to exactly the invoices they add up."""
+
+    title = "days past due"
+    template = "admin/filter.html"
+    parameters = ("age", "age_as_of")
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        for name in self.parameters:
+            if name in params:
+                self.used_parameters[name] = params.pop(name)[-1].strip()
+        try:
+            self.as_of = datetime.date.fromisoformat(self.used_parameters.get("age_as_of", ""))
+        except ValueError:
+            self.as_of = timezone.localdate()
+        if self.as_of != timezone.localdate():
+            self.title = f"days past due on {self.as_of:%b %-d, %Y}"
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return list(self.parameters)
+
+    def choices(self, changelist):
+        from remit.billing.statement import BUCKETS
+
+        age = self.used_parameters.get("age", "")
+        yield {
+            "selected": not age,
+            "query_string": changelist.get_query_string(remove=list(self.parameters)),
+            "display": "All",
+        }
+        for key, label in [("open", "Open (any age)"), *BUCKETS]:
+            yield {
+                "selected": age == key,
+                "query_string": changelist.get_query_string({"age": key}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        from remit.billing.selectors import open_invoices
+        from remit.billing.statement import bucket_filters
+
+        age = self.used_parameters.get("age", "")
+        buckets = bucket_filters(self.as_of)
+        if age == "open":
+            return open_invoices(queryset)
+        if age in buckets:
+            return open_invoices(queryset).filter(buckets[age])
+        return queryset
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """`?currency=CAD`: the invoices of one currency, for the dashboard's and the aging report's
+    links when several currencies are open. Shown only when given: listing the currencies in use
+    would read every invoice."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        value = (self.value() or "").upper()
+        return [(value, value)] if value else []
+
+    def has_output(self) -> bool:
+        return bool(self.value())
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").upper()
+        return queryset.filter(currency=value) if value else queryset

@@ -5,7 +5,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from remit.backoffice import invitations, mfa
+from remit.backoffice import aging, invitations, mfa
 from remit.backoffice.access import is_backoffice_staff, is_verified
 from remit.core.models import Provider
 
@@ -110,6 +110,14 @@ class BackofficeSite(admin.AdminSite):
 
             return csrf_protect(never_cache(update_wrapper(wrapper, view)))
 
+        def report(view):
+            """A back-office page of our own: verified staff only, like the admin's pages."""
+
+            def wrapper(request, *args, **kwargs):
+                return view(request, *args, context=self.each_context(request), **kwargs)
+
+            return self.admin_view(update_wrapper(wrapper, view))
+
         return [
             # Before the admin's own logout, which needs a verified session: staff half-way through
             # signing in may sign out too.
@@ -126,5 +134,7 @@ class BackofficeSite(admin.AdminSite):
                 plain(invitations.open_invitation),
                 name="staff_invitation",
             ),
+            path("reports/aging/", report(aging.aging_report), name="aging_report"),
+            path("reports/aging.csv", report(aging.aging_csv), name="aging_report_csv"),
             *super().get_urls(),
         ]

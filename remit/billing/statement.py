@@ -26,7 +26,8 @@ BUCKETS = [
 STATEMENT_ITEMS = 500  # open items listed; the totals count them all
 
 
-def _bucket_filters(as_of: datetime.date) -> dict[str, Q]:
+def bucket_filters(as_of: datetime.date) -> dict[str, Q]:
+    """Each bucket as a condition on `due_date`, as of a date (also the back office's list filter)."""
     day = datetime.timedelta(days=1)
     return {
         "current": Q(due_date__gte=as_of),
@@ -34,6 +35,16 @@ def _bucket_filters(as_of: datetime.date) -> dict[str, Q]:
         "d31_60": Q(due_date__lt=as_of - 30 * day, due_date__gte=as_of - 60 * day),
         "d61_90": Q(due_date__lt=as_of - 60 * day, due_date__gte=as_of - 90 * day),
         "d90": Q(due_date__lt=as_of - 90 * day),
+    }
+
+
+def bucket_sums(as_of: datetime.date) -> dict[str, Coalesce]:
+    """The open amount of each bucket as aggregate expressions (`aggregate()` for one total,
+    `values(...).annotate()` for one row a group): the whole aging in one query."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return {
+        key: Coalesce(Sum("amount_due", filter=q), Value(ZERO), output_field=money)
+        for key, q in bucket_filters(as_of).items()
     }
 
 
@@ -55,20 +66,23 @@ class Bucket:
         return 110 - self.share
 
 
+def bars(amounts: list[tuple[str, str, Decimal]]) -> list[Bucket]:
+    """(key, label, amount) as bars of the chart, each scaled to the largest."""
+    largest = max((amount for _, _, amount in amounts), default=ZERO) or Decimal(1)
+    return [
+        Bucket(key, label, amount, int(amount * 100 / largest), i)
+        for i, (key, label, amount) in enumerate(amounts)
+    ]
+
+
+def buckets_of(totals: dict) -> list[Bucket]:
+    """The five buckets of one row of `bucket_sums`, scaled for the bar chart."""
+    return bars([(key, label, totals[key]) for key, label in BUCKETS])
+
+
 def aging(invoices: QuerySet[Invoice], as_of: datetime.date) -> list[Bucket]:
     """What is open, by how long past due — one query."""
-    money = DecimalField(max_digits=14, decimal_places=2)
-    totals = open_invoices(invoices).aggregate(
-        **{
-            key: Coalesce(Sum("amount_due", filter=q), Value(ZERO), output_field=money)
-            for key, q in _bucket_filters(as_of).items()
-        }
-    )
-    largest = max(totals.values()) or Decimal(1)
-    return [
-        Bucket(key, label, totals[key], int(totals[key] * 100 / largest), i)
-        for i, (key, label) in enumerate(BUCKETS)
-    ]
+    return buckets_of(open_invoices(invoices).aggregate(**bucket_sums(as_of)))
 
 
 def statement(invoices: QuerySet[Invoice], payments, *, start: datetime.date, as_of: datetime.date):

@@ -1,12 +1,16 @@
 """Back-office tests: staff who signed in with a password *and* a TOTP code (`as_staff`), staff who
 only gave a password (`as_unverified_staff`), and the client cast of tests/conftest.py."""
 
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from remit.audit.models import AuditEvent
-from tests.factories import confirmed_totp_device, sign_in_staff
+from remit.billing.models import Invoice
+from tests.factories import confirmed_totp_device, make_invoice, sign_in_staff
 
 confirmed_device = confirmed_totp_device
 
@@ -76,3 +80,44 @@ def payment(invoice, manager):
 
 # The payments suite's fixtures: `pay` (pay_invoice against the sandbox as the Northwind manager).
 from tests.payments.conftest import pay  # noqa: E402, F401
+
+# The dashboard's and the aging report's day: June 15, 2026, noon in New York (the provider's).
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def on_june_15(time_machine):
+    time_machine.move_to(datetime.datetime(2026, 6, 15, 12, 0, tzinfo=NY), tick=False)
+
+
+def listed(client, url) -> set[int]:
+    page = client.get(url)
+    assert page.status_code == 200, url
+    assert "?e=1" not in page.get("Location", ""), url  # the admin's "unknown filter" redirect
+    return {row.pk for row in page.context["cl"].result_list}
+
+
+@pytest.fixture
+def open_invoices(on_june_15, northwind, contoso):
+    def due(org, due_date, total, paid="0.00", **fields):
+        return make_invoice(
+            org,
+            total=total,
+            paid=paid,
+            invoice_date=datetime.date(2026, 1, 1),
+            due_date=datetime.date.fromisoformat(due_date),
+            **fields,
+        )
+
+    made = {
+        "current": due(northwind, "2026-06-20", "100.00"),
+        "d1_30": due(northwind, "2026-06-14", "200.00", paid="50.00"),
+        "d31_60": due(contoso, "2026-04-30", "300.00"),
+        "d90": due(contoso, "2026-03-01", "500.00"),
+    }
+    due(northwind, "2026-03-01", "999.00", paid="999.00")  # paid
+    due(northwind, "2026-03-01", "888.00", state=Invoice.State.DRAFT)
+    cad = due(contoso, "2026-04-01", "42.00")  # 75 days: 61-90, in Canadian dollars
+    Invoice.objects.filter(pk=cad.pk).update(currency="CAD")
+    made["cad"] = cad
+    return made

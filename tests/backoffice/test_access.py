@@ -66,6 +66,8 @@ PAGES = [
     "/backoffice/audit/auditevent/",
     "/backoffice/audit/auditevent/{event.pk}/change/",
     "/backoffice/password_change/",
+    "/backoffice/reports/aging/",
+    "/backoffice/reports/aging.csv",
     # The integration API's keys and the webhooks (their own apps) sit behind the same door.
     "/backoffice/api/apikey/",
     "/backoffice/webhooks/webhookendpoint/",

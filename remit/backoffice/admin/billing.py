@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from remit.audit.services import client_ip, record_event
 from remit.backoffice import imports
 from remit.backoffice.admin.base import AuditedAdmin
-from remit.backoffice.filters import DateRangeFilter
+from remit.backoffice.filters import AgingFilter, CurrencyFilter, DateRangeFilter
 from remit.backoffice.models import InvoiceImport
 from remit.backoffice.tasks import run_invoice_import
 from remit.billing.models import Invoice, InvoiceLine
@@ -154,6 +154,8 @@ class InvoiceAdmin(AuditedAdmin):
         "state",
         ("organization", admin.RelatedOnlyFieldListFilter),
         DateRangeFilter.on("invoice_date", "invoice date"),
+        AgingFilter,
+        CurrencyFilter,
     ]
     search_fields = ["number", "organization__name", "organization__external_id"]
     list_select_related = ["organization"]

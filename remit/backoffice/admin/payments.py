@@ -18,10 +18,12 @@ from remit.audit.models import AuditEvent
 from remit.audit.services import client_ip
 from remit.backoffice.admin.base import ReadOnlyAdmin
 from remit.backoffice.admin.refund_forms import RefundForm, VoidForm
+from remit.backoffice.figures import UNSUCCESSFUL_STATES
 from remit.backoffice.filters import DateRangeFilter, TextFilter
 from remit.core.money import format_money
 from remit.payments.limits import lift_block
 from remit.payments.models import (
+    APPLIED_STATES,
     MethodKind,
     Payment,
     PaymentBlock,
@@ -42,6 +44,8 @@ class StatusFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             *PaymentState.choices,
+            ("collected", "Collected (approved or settled)"),
+            ("unsuccessful", "Declined or failed"),
             ("refunded", "Refunded (fully)"),
             ("partially_refunded", "Partially refunded"),
             ("stuck", "Stuck in flight (staff alerted)"),
@@ -53,6 +57,10 @@ class StatusFilter(admin.SimpleListFilter):
             from remit.payments.reconcile import STUCK_STATES
 
             return queryset.filter(state__in=STUCK_STATES, stuck_alerted_at__isnull=False)
+        if value == "collected":
+            return queryset.filter(state__in=APPLIED_STATES)
+        if value == "unsuccessful":
+            return queryset.filter(state__in=UNSUCCESSFUL_STATES)
         if value == "refunded":
             return queryset.filter(refunded_amount__gt=0, refunded_amount__gte=F("amount"))
         if value == "partially_refunded":
@@ -94,6 +102,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         TextFilter.on("invoice_number", "invoice__number__iexact", "invoice number", "Invoice"),
         DateRangeFilter.on("created_at", "date"),
         StatusFilter,
+        DateRangeFilter.on("returned_at", "returned on"),
         MethodTypeFilter,
     ]
     search_fields = [
