@@ -100,6 +100,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "remit.urls"
+# bench/pages.py's two floor views (remit/core/bench_floor.py); a 404 unless a bench turns them on.
+BENCH_FLOOR_VIEWS = env_bool("REMIT_BENCH_FLOOR_VIEWS", False)
 WSGI_APPLICATION = "remit.wsgi.application"
 
 TEMPLATES = [
