@@ -8,21 +8,19 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 
 from remit.billing.models import Invoice
+from remit.core.formats import short_date
 from remit.core.models import Provider
 from remit.core.money import format_money
 
 INK = (29, 36, 51)
 MUTED = (91, 100, 117)
 RULE = (223, 227, 234)
+_date = short_date  # "Jan 5, 2026" (statements and receipts import it from here)
 
 
 def _latin1(text: str) -> str:
     """fpdf2's core fonts are Latin-1; replace anything else rather than fail."""
     return str(text).replace("\u2022", "*").encode("latin-1", "replace").decode("latin-1")
-
-
-def _date(value: datetime.date) -> str:
-    return value.strftime("%b %-d, %Y")
 
 
 class _InvoicePDF(FPDF):
@@ -74,8 +72,8 @@ def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(width / 2, 12, "BILL TO")
     facts = [
-        ("Invoice Date", _date(invoice.invoice_date)),
-        ("Date Due", _date(invoice.due_date)),
+        ("Invoice Date", short_date(invoice.invoice_date)),
+        ("Date Due", short_date(invoice.due_date)),
         ("Terms", invoice.terms),
         ("Status", invoice.status_on(today).label),
     ]

@@ -13,6 +13,7 @@ from remit.billing.pdf import invoice_pdf as render_invoice_pdf
 from remit.payments.models import Payment
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal.forms import InvoiceFilterForm
+from remit.portal.invoice_pages import invoice_rows
 
 INVOICES_PER_PAGE = 50
 
@@ -25,9 +26,10 @@ def home(request):
     context = {"nav": "home"}
     if request.user.can_view_financials:
         invoices = invoices_for(request.user)
+        today = timezone.localdate()
         context.update(
-            recent_invoices=selectors.recent_invoices(invoices),
-            summary=selectors.balance_summary(invoices, timezone.localdate()),
+            recent_invoices=invoice_rows(selectors.recent_invoices(invoices), today),
+            summary=selectors.balance_summary(invoices, today),
             can_pay=payment_unavailable_reason(request.provider) is None,
         )
     return render(request, "portal/home.html", context)
@@ -58,16 +60,25 @@ def invoice_list(request):
             "nav": "reports",
             "form": form,
             "page": page,
+            "rows": invoice_rows(page.object_list, timezone.localdate()),
             "can_pay": payment_unavailable_reason(request.provider) is None,
             "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
         },
     )
 
 
+def _invoice_of(request, pk: int):
+    """The user's invoice, with its organization: the user's own, already loaded (the access
+    helper only finds invoices of the user's organization), not a second query."""
+    invoice = get_invoice_for(request.user, pk)
+    invoice.organization = request.user.organization
+    return invoice
+
+
 @require_GET
 @login_required
 def invoice_detail(request, pk: int):
-    invoice = get_invoice_for(request.user, pk)
+    invoice = _invoice_of(request, pk)
     provider = request.provider
     unavailable = payment_unavailable_reason(provider)
     can_pay = not (unavailable or invoice_payable_problem(invoice) or invoice.payment_pending)
@@ -92,7 +103,7 @@ def invoice_detail(request, pk: int):
 @require_GET
 @login_required
 def invoice_pdf(request, pk: int):
-    invoice = get_invoice_for(request.user, pk)
+    invoice = _invoice_of(request, pk)
     pdf = render_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
