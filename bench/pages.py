@@ -121,7 +121,7 @@ def deep_page_path(user: User, query: str, fraction: float = 0.9) -> tuple[str, 
     pages = max(1, -(-visible.count() // INVOICES_PER_PAGE))
     page = max(1, int(pages * fraction))
     try:
-        from remit.portal.invoice_pages import link_to_page
+        from remit.portal.keyset import link_to_page
     except ImportError:  # OFFSET pagination (before keyset): the page number is the link
         return f"/reports/invoices/?{query}&page={page}", page, pages
     return link_to_page(user, query, page), page, pages

@@ -1,7 +1,6 @@
 """The client's pages: Home, Reports > Invoices, an invoice and its PDF."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,10 +11,11 @@ from remit.billing.access import get_invoice_for, invoices_for
 from remit.billing.pdf import invoice_pdf as render_invoice_pdf
 from remit.payments.models import Payment
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
+from remit.portal import keyset
 from remit.portal.forms import InvoiceFilterForm
 from remit.portal.invoice_pages import invoice_rows
 
-INVOICES_PER_PAGE = 50
+INVOICES_PER_PAGE = keyset.PER_PAGE
 
 
 @require_GET
@@ -42,17 +42,20 @@ def invoice_list(request):
     invoices = invoices_for(request.user)
     form = InvoiceFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    ordering = (
+        form.ordering()
+        if form.is_bound
+        else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT]
+    )
     rows = selectors.invoice_list(
         invoices,
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
         show_paid=bool(filters.get("show_paid")),
         number=filters.get("number", ""),
-        ordering=form.ordering()
-        if form.is_bound
-        else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT],
+        ordering=ordering,
     )
-    page = Paginator(rows, INVOICES_PER_PAGE).get_page(request.GET.get("page"))
+    page = keyset.paginate(rows, ordering, request.GET)
     return render(
         request,
         "portal/invoice_list.html",
@@ -60,7 +63,7 @@ def invoice_list(request):
             "nav": "reports",
             "form": form,
             "page": page,
-            "rows": invoice_rows(page.object_list, timezone.localdate()),
+            "rows": invoice_rows(page.rows, timezone.localdate()),
             "can_pay": payment_unavailable_reason(request.provider) is None,
             "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
         },
