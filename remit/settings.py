@@ -143,9 +143,13 @@ else:
     # portal's queries are small (a page of 50 rows by an index) but their estimates can pass it
     # (a deep "show paid" page with the payment-pending EXISTS was 533 ms with JIT, 182 ms
     # without), and compiling costs more than it could save on any query Remit makes. Off for the
-    # app's own connections; `DATABASE_JIT=1` leaves the server's default. Behind PgBouncer in
-    # transaction mode, set it on the role instead (docs/deploy.md).
-    if not env_bool("DATABASE_JIT", False):
+    # app's own connections; `DATABASE_JIT=1` leaves the server's default.
+    # `PGBOUNCER=1` (DATABASE_URL points at PgBouncer in transaction mode, docs/deploy.md): no
+    # startup options (PgBouncer refuses `-c jit`; set `ALTER ROLE … SET jit = off` instead) and
+    # no server-side cursors (a cursor would outlive the transaction's server connection).
+    if env_bool("PGBOUNCER", False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    elif not env_bool("DATABASE_JIT", False):
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
