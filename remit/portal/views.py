@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from remit.billing import selectors
 from remit.billing.access import get_invoice_for, invoices_for
-from remit.billing.pdf import invoice_pdf as render_invoice_pdf
+from remit.billing.pdf import cached_invoice_pdf
 from remit.payments.models import Payment
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
@@ -107,7 +107,7 @@ def invoice_detail(request, pk: int):
 @login_required
 def invoice_pdf(request, pk: int):
     invoice = _invoice_of(request, pk)
-    pdf = render_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
+    pdf = cached_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
     return response
