@@ -61,11 +61,10 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from remit.accounts.models import Organization, SecurityLevel, User  # noqa: E402
+from remit.accounts.models import User  # noqa: E402
 from remit.billing.models import Invoice  # noqa: E402
 
 PLAIN, SIGNED_IN = "plain floor", "signed-in floor"
@@ -95,17 +94,9 @@ def session_cookie(user: User) -> str:
 
 
 def manager_of_largest_organization() -> User:
-    organization = (
-        Organization.objects.annotate(invoice_count=Count("invoices"))
-        .order_by("-invoice_count")
-        .first()
-    )
-    manager = User.objects.filter(
-        organization=organization, security_level__name=SecurityLevel.MANAGER, is_active=True
-    ).first()
-    if manager is None:
-        sys.exit("No organization with a Manager: run `remit seed-scale` first.")
-    return manager
+    from invoice_list_latency import largest_organization_manager
+
+    return largest_organization_manager()[1]
 
 
 def deep_page_path(user: User, query: str, fraction: float = 0.9) -> tuple[str, int, int]:

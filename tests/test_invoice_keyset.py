@@ -47,6 +47,15 @@ def link(response, rel):
     return found.replace("&amp;", "&")
 
 
+def next_page_link(client, organization, prefix: str, count: int) -> str:
+    """`count` invoices of one date numbered `<prefix>-000`…; the first page's Next link."""
+    for n in range(count):
+        make_invoice(
+            organization, number=f"{prefix}-{n:03d}", invoice_date=datetime.date(2026, 1, 1)
+        )
+    return URL + link(client.get(URL), "next")
+
+
 def offset_page(invoices, ordering, number, per_page):
     rows = list(invoices.order_by(*ordering))
     return [invoice.pk for invoice in rows[(number - 1) * per_page : number * per_page]]
@@ -99,10 +108,7 @@ def test_a_page_at_depth_is_the_page_offset_would_show(
 
 @pytest.mark.django_db
 def test_next_links_stay_on_their_rows_when_invoices_are_added(as_manager, northwind):
-    for n in range(55):
-        make_invoice(northwind, number=f"S-{n:03d}", invoice_date=datetime.date(2026, 1, 1))
-    first = as_manager.get(URL)
-    next_link = URL + link(first, "next")
+    next_link = next_page_link(as_manager, northwind, "S", 55)
     assert "after=" in next_link
     before = re.findall(r'href="/invoices/\d+/">([^<]+)</a>', as_manager.get(next_link).text)
     for n in range(3):  # newer invoices push everything down by three on page 1
@@ -113,11 +119,7 @@ def test_next_links_stay_on_their_rows_when_invoices_are_added(as_manager, north
 
 @pytest.mark.django_db
 def test_pay_selected_checkboxes_on_a_keyset_page(as_manager, northwind, gateway):
-    for n in range(52):
-        make_invoice(northwind, number=f"C-{n:03d}", invoice_date=datetime.date(2026, 1, 1))
-    first = as_manager.get(URL)
-    next_link = URL + link(first, "next")
-    second = as_manager.get(next_link).text
+    second = as_manager.get(next_page_link(as_manager, northwind, "C", 52)).text
     boxes = re.findall(
         r'<input type="checkbox" name="invoice" value="(\d+)" form="pay-selected"', second
     )
@@ -153,11 +155,7 @@ def test_a_cursor_that_is_not_one_shows_the_first_page(as_manager, northwind):
 
 @pytest.mark.django_db
 def test_sorting_from_a_keyset_page_starts_at_the_first_page(as_manager, northwind):
-    for n in range(52):
-        make_invoice(northwind, number=f"O-{n:03d}", invoice_date=datetime.date(2026, 1, 1))
-    first = as_manager.get(URL)
-    next_link = URL + link(first, "next")
-    second = as_manager.get(next_link).text
+    second = as_manager.get(next_page_link(as_manager, northwind, "O", 52)).text
     headers = re.findall(r'<th scope="col"[^>]*>\s*<a href="([^"]+)"', second)
     assert headers
     assert not [link for link in headers if "after=" in link or "before=" in link]

@@ -3,19 +3,7 @@ from django.urls import reverse
 from fpdf import FPDF  # noqa: F401  (the renderer is pure Python)
 
 from tests.factories import make_invoice
-
-
-def pdf_text(body: bytes) -> bytes:
-    import zlib
-
-    text = b""
-    for chunk in body.split(b"stream\n")[1:]:
-        raw = chunk.split(b"\nendstream")[0]
-        try:
-            text += zlib.decompress(raw)
-        except zlib.error:
-            text += raw
-    return text
+from tests.payments.test_payments_page import pdf_text
 
 
 @pytest.mark.django_db
