@@ -6,19 +6,22 @@ staff save the settings.
 - Saving or deleting the row drops the entry at once and again after the commit: a request that
   read the old row just before the commit cannot leave it cached for longer than that. Queryset
   `.update()` bypasses the signals; nothing in Remit updates the provider that way outside
-  migrations, and the key names the model's columns, so a migration that adds one starts afresh.
+  migrations, and the key names the model's columns and the encryption keys (see _key).
   The entry also expires after TIMEOUT seconds, as a bound on anything missed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from remit.core.encryption import EncryptedTextField
+from remit.core.encryption import ENV_NAME, EncryptedTextField
 
 TIMEOUT = 300
 
@@ -30,8 +33,16 @@ def _fields():
 
 
 def _key() -> str:
+    """Names the model's columns and the encryption keys in use: a migration that adds a column,
+    or a rotated REMIT_ENCRYPTION_KEY, starts afresh (the entry's token is re-encrypted with the
+    first key, so with the old keys gone it must not outlive them)."""
+    return _key_for(os.environ.get(ENV_NAME, ""), settings.SECRET_KEY)
+
+
+@functools.cache
+def _key_for(keys: str, secret_key: str) -> str:
     names = ",".join(field.attname for field in _fields())
-    return "provider:" + hashlib.sha256(names.encode()).hexdigest()[:12]
+    return "provider:" + hashlib.sha256(f"{names}|{keys}|{secret_key}".encode()).hexdigest()[:16]
 
 
 def get():
