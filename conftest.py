@@ -32,3 +32,12 @@ def gateway(sandbox_gateway, settings):
         read_timeout=TEST_GATEWAY_READ_TIMEOUT,
         dup_seconds=settings.GATEWAY_DUP_SECONDS,
     )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: what a test cached (the provider row, a security
+    level's permissions, sessions) belonged to its own, rolled-back, database state."""
+    from django.core.cache import cache
+
+    cache.clear()

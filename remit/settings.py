@@ -4,6 +4,7 @@
 settings, `GATEWAY_URL` / `GATEWAY_SECURITY_KEY`. See README.md for the whole list.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -100,6 +101,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "remit.urls"
+# bench/pages.py's two floor views (remit/core/bench_floor.py); a 404 unless a bench turns them on.
+BENCH_FLOOR_VIEWS = env_bool("REMIT_BENCH_FLOOR_VIEWS", False)
 WSGI_APPLICATION = "remit.wsgi.application"
 
 TEMPLATES = [
@@ -136,7 +139,48 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiles a plan whose estimated cost passes jit_above_cost (100,000): the
+    # portal's queries are small (a page of 50 rows by an index) but their estimates can pass it
+    # (a deep "show paid" page with the payment-pending EXISTS was 533 ms with JIT, 182 ms
+    # without), and compiling costs more than it could save on any query Remit makes. Off for the
+    # app's own connections; `DATABASE_JIT=1` leaves the server's default.
+    # `PGBOUNCER=1` (DATABASE_URL points at PgBouncer in transaction mode, docs/deploy.md): no
+    # startup options (PgBouncer refuses `-c jit`; set `ALTER ROLE … SET jit = off` instead) and
+    # no server-side cursors (a cursor would outlive the transaction's server connection).
+    if env_bool("PGBOUNCER", False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    elif not env_bool("DATABASE_JIT", False):
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ---------------------------------------------------------------------------------------
+# What every request reads (the provider row, the permissions of a security level, the session) is
+# kept in Django's cache, which must be one cache for every process that serves Remit: an entry one
+# process drops (a setting saved, a session ended) must be gone for the others too.
+# - `CACHE_URL=redis://host:6379/0`: Redis, for several machines (docs/deploy.md).
+# - unset: files under var/cache — shared by every process on this machine (the web server's
+#   workers, `remit worker`), nothing to install or run. Not for several machines.
+# The key prefix names the database, so two databases never read each other's entries.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+_cache_prefix = hashlib.sha256(DATABASE_URL.encode()).hexdigest()[:8]
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": f"remit-{_cache_prefix}",
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address, not {CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / _cache_prefix),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
 
 # --- Accounts and sign-in ------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -177,6 +221,10 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IP_HEADERS", "REMOTE_ADDR")
 AXES_VERBOSE = False
 
 SESSION_COOKIE_AGE = 60 * 60 * 8
+# Sessions are written to the database and read from the cache (one look-up, no query): correct
+# across processes because the cache is shared (CACHES above), and a cache that loses an entry
+# only costs a query, never a session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Two-step sign-in (MFA). New staff set up their authenticator app from an invitation link, which

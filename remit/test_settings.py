@@ -35,6 +35,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_checkout}"}  # noqa: F405
 
+# One cache per test process (tests/conftest.py empties it before every test): the suites of
+# several checkouts, and the xdist workers of one, never share entries.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Payments in tests: wait for nothing.
 RECONCILE_NOT_FOUND_AFTER = 300
 

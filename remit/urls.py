@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,3 +12,8 @@ urlpatterns = [
     path("", include("remit.accounts.urls")),
     path("", include("remit.portal.urls")),
 ]
+
+if settings.BENCH_FLOOR_VIEWS:  # bench/pages.py only: never on in production (see the module)
+    from remit.core import bench_floor
+
+    urlpatterns += bench_floor.urlpatterns

@@ -7,4 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organizations and users"
 
     def ready(self) -> None:
-        from remit.accounts import mfa_state  # noqa: F401  (the user_logged_in receiver)
+        from remit.accounts import (
+            mfa_state,  # noqa: F401  (the user_logged_in receiver)
+            permission_cache,
+        )
+
+        permission_cache.connect()

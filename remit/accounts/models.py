@@ -163,8 +163,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     def portal_permissions(self) -> frozenset[str]:
         if not self.is_active or not self.is_client or self.security_level_id is None:
             return frozenset()
-        codes = PortalPermission.objects.filter(security_levels=self.security_level_id)
-        return frozenset(codes.values_list("code", flat=True))
+        from remit.accounts.permission_cache import codes_of
+
+        return codes_of(self.security_level_id)
 
     def has_portal_permission(self, code: str) -> bool:
         return code in self.portal_permissions

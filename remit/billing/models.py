@@ -79,9 +79,15 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-invoice_date", "-id"]
+        # Reports > Invoices reads a page as one range of one of these (keyset pagination,
+        # remit/portal/keyset.py): an organization's invoices in the order of a sort key and id,
+        # read forwards or backwards for either direction. The amount-due one also finds the open
+        # invoices (amount_due > 0) of Home's balance and the default list.
         indexes = [
             models.Index(fields=["organization", "-invoice_date", "-id"], name="invoice_org_date"),
-            models.Index(fields=["organization", "amount_due"], name="invoice_org_amount_due"),
+            models.Index(fields=["organization", "amount_due", "id"], name="invoice_org_amount_id"),
+            models.Index(fields=["organization", "due_date", "id"], name="invoice_org_due_id"),
+            models.Index(fields=["organization", "total", "id"], name="invoice_org_total_id"),
             # The aging (the back office's dashboard and report, the client's statement): only the
             # open invoices — a few percent of them — read from the index alone.
             models.Index(

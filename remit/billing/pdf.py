@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 
+from django.core.cache import cache
 from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 
 from remit.billing.models import Invoice
+from remit.core.encryption import EncryptedTextField
+from remit.core.formats import short_date
 from remit.core.models import Provider
 from remit.core.money import format_money
 
 INK = (29, 36, 51)
 MUTED = (91, 100, 117)
 RULE = (223, 227, 234)
+_date = short_date  # "Jan 5, 2026" (statements and receipts import it from here)
 
 
 def _latin1(text: str) -> str:
     """fpdf2's core fonts are Latin-1; replace anything else rather than fail."""
     return str(text).replace("\u2022", "*").encode("latin-1", "replace").decode("latin-1")
-
-
-def _date(value: datetime.date) -> str:
-    return value.strftime("%b %-d, %Y")
 
 
 class _InvoicePDF(FPDF):
@@ -53,8 +54,44 @@ def provider_document(provider: Provider, title: str) -> tuple[_InvoicePDF, floa
     return pdf, pdf.w - pdf.l_margin - pdf.r_margin, contact
 
 
-def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -> bytes:
+PDF_CACHE_SECONDS = 24 * 60 * 60
+
+
+def _values(obj) -> list:
+    """Every column of a row, secrets left out (the key is a digest, but it needs none of them)."""
+    return [
+        getattr(obj, field.attname)
+        for field in obj._meta.concrete_fields
+        if not isinstance(field, EncryptedTextField)
+    ]
+
+
+def cached_invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -> bytes:
+    """invoice_pdf(), kept in Django's cache: drawing a PDF is most of the page's time, and the
+    same invoice is downloaded again and again. The key is a digest of everything the document is
+    drawn from — every column of the invoice, its lines, its organization and the provider, and
+    the status it shows today — so any change gives a new key, never a stale document."""
     lines = list(invoice.lines.all())
+    status = invoice.status_on(today)
+    inputs = (
+        _values(invoice),
+        [_values(line) for line in lines],
+        _values(invoice.organization),
+        _values(provider),
+        status.value,
+    )
+    key = "invoice-pdf:" + hashlib.sha256(repr(inputs).encode()).hexdigest()
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = invoice_pdf(invoice, provider=provider, today=today, lines=lines)
+        cache.set(key, pdf, PDF_CACHE_SECONDS)
+    return pdf
+
+
+def invoice_pdf(
+    invoice: Invoice, *, provider: Provider, today: datetime.date, lines: list | None = None
+) -> bytes:
+    lines = list(invoice.lines.all()) if lines is None else lines
     currency = invoice.currency
     pdf, width, contact = provider_document(provider, f"Invoice {invoice.number}")
 
@@ -74,8 +111,8 @@ def invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.date) -
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(width / 2, 12, "BILL TO")
     facts = [
-        ("Invoice Date", _date(invoice.invoice_date)),
-        ("Date Due", _date(invoice.due_date)),
+        ("Invoice Date", short_date(invoice.invoice_date)),
+        ("Date Due", short_date(invoice.due_date)),
         ("Terms", invoice.terms),
         ("Status", invoice.status_on(today).label),
     ]

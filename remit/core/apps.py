@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     name = "remit.core"
     label = "core"
     verbose_name = "Remit"
+
+    def ready(self) -> None:
+        from remit.core import provider_cache
+
+        provider_cache.connect()

@@ -92,7 +92,14 @@ class Provider(models.Model):
 
     @classmethod
     def load(cls) -> "Provider":
-        provider, _ = cls.objects.get_or_create(pk=1)
+        """The provider row, from the cache when it is there (every request reads it; saving or
+        deleting the row drops the entry, remit/core/provider_cache.py)."""
+        from remit.core import provider_cache
+
+        provider = provider_cache.get()
+        if provider is None:
+            provider, _ = cls.objects.get_or_create(pk=1)
+            provider_cache.put(provider)
         return provider
 
     @property

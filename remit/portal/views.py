@@ -1,7 +1,6 @@
 """The client's pages: Home, Reports > Invoices, an invoice and its PDF."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -9,12 +8,14 @@ from django.views.decorators.http import require_GET
 
 from remit.billing import selectors
 from remit.billing.access import get_invoice_for, invoices_for
-from remit.billing.pdf import invoice_pdf as render_invoice_pdf
+from remit.billing.pdf import cached_invoice_pdf
 from remit.payments.models import Payment
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
+from remit.portal import keyset
 from remit.portal.forms import InvoiceFilterForm
+from remit.portal.invoice_pages import invoice_rows
 
-INVOICES_PER_PAGE = 50
+INVOICES_PER_PAGE = keyset.PER_PAGE
 
 
 @require_GET
@@ -25,9 +26,10 @@ def home(request):
     context = {"nav": "home"}
     if request.user.can_view_financials:
         invoices = invoices_for(request.user)
+        today = timezone.localdate()
         context.update(
-            recent_invoices=selectors.recent_invoices(invoices),
-            summary=selectors.balance_summary(invoices, timezone.localdate()),
+            recent_invoices=invoice_rows(selectors.recent_invoices(invoices), today),
+            summary=selectors.balance_summary(invoices, today),
             can_pay=payment_unavailable_reason(request.provider) is None,
         )
     return render(request, "portal/home.html", context)
@@ -40,17 +42,20 @@ def invoice_list(request):
     invoices = invoices_for(request.user)
     form = InvoiceFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    ordering = (
+        form.ordering()
+        if form.is_bound
+        else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT]
+    )
     rows = selectors.invoice_list(
         invoices,
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
         show_paid=bool(filters.get("show_paid")),
         number=filters.get("number", ""),
-        ordering=form.ordering()
-        if form.is_bound
-        else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT],
+        ordering=ordering,
     )
-    page = Paginator(rows, INVOICES_PER_PAGE).get_page(request.GET.get("page"))
+    page = keyset.paginate(rows, ordering, request.GET)
     return render(
         request,
         "portal/invoice_list.html",
@@ -58,16 +63,25 @@ def invoice_list(request):
             "nav": "reports",
             "form": form,
             "page": page,
+            "rows": invoice_rows(page.rows, timezone.localdate()),
             "can_pay": payment_unavailable_reason(request.provider) is None,
             "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
         },
     )
 
 
+def _invoice_of(request, pk: int):
+    """The user's invoice, with its organization: the user's own, already loaded (the access
+    helper only finds invoices of the user's organization), not a second query."""
+    invoice = get_invoice_for(request.user, pk)
+    invoice.organization = request.user.organization
+    return invoice
+
+
 @require_GET
 @login_required
 def invoice_detail(request, pk: int):
-    invoice = get_invoice_for(request.user, pk)
+    invoice = _invoice_of(request, pk)
     provider = request.provider
     unavailable = payment_unavailable_reason(provider)
     can_pay = not (unavailable or invoice_payable_problem(invoice) or invoice.payment_pending)
@@ -92,8 +106,8 @@ def invoice_detail(request, pk: int):
 @require_GET
 @login_required
 def invoice_pdf(request, pk: int):
-    invoice = get_invoice_for(request.user, pk)
-    pdf = render_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
+    invoice = _invoice_of(request, pk)
+    pdf = cached_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
     return response
