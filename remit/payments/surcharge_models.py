@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
 from django.utils import timezone
+
+CACHE_KEY = "remit:surcharge-policy:v1"
 
 # Card networks' rule: the merchant tells its acquirer (Visa) and Mastercard 30 days before it
 # starts surcharging.
@@ -68,10 +71,38 @@ class SurchargePolicy(models.Model):
     def __str__(self) -> str:
         return "Card surcharge settings"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(CACHE_KEY)
+        transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+
     @classmethod
     def load(cls) -> SurchargePolicy:
+        """The row as it is now: what a payment is charged by."""
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+    @classmethod
+    def for_display(cls) -> SurchargePolicy:
+        """The row from Django's cache, for what pages say (a payment reads load()). Saving drops
+        the entry at once and after the commit; it also expires after five minutes."""
+        policy = cache.get(CACHE_KEY)
+        if policy is None:
+            policy = cls.load()
+            cache.set(CACHE_KEY, policy, 300)
+        return policy
+
+    def card_note(self, day: datetime.date | None = None) -> str:
+        """What Home and Reports > Invoices say of paying by card."""
+        if not self.surcharging_on(day):
+            return ""
+        note = (
+            f"Credit card payments carry a card surcharge of up to {self.percent}%; debit and "
+            "prepaid cards and eChecks carry none."
+        )
+        if self.echeck_discount_percent:
+            note += f" Paying by eCheck takes {self.echeck_discount_percent}% off."
+        return note
 
     @property
     def may_start_on(self) -> datetime.date | None:

@@ -141,7 +141,7 @@ def adjustment_line(adjustment: surcharge.Adjustment, amount, *, new_card: bool 
 
 def price_lines(request, context, amount) -> None:
     """Each method's disclosure line (shown as soon as the method is chosen), for the window."""
-    policy = surcharge.SurchargePolicy.load()
+    policy = surcharge.SurchargePolicy.for_display()
     if not (policy.surcharging_on() or policy.echeck_discount_percent):
         return
     organization = request.user.organization

@@ -260,3 +260,14 @@ def test_the_receipt_itemizes_the_surcharge_the_gateway_recorded(
     # The Payments page and the invoice's payment history show it as its own line.
     page = as_manager.get(reverse("payment_list"))
     assert "Card surcharge (3.00%) $37.02" in page.text
+
+
+def test_home_and_the_invoice_list_say_card_payments_carry_a_surcharge(
+    as_manager, due_invoice, gateway, surcharging
+):
+    note = "Credit card payments carry a card surcharge of up to 3.00%"
+    assert note in as_manager.get(reverse("home")).text
+    assert note in as_manager.get(reverse("invoice_list")).text
+    surcharging.enabled = False
+    surcharging.save()  # the note is cached for pages: saving drops it
+    assert note not in as_manager.get(reverse("home")).text
