@@ -167,6 +167,7 @@ def test_the_report_makes_the_same_queries_whatever_the_number_of_invoices(
             assert as_staff.get(url).status_code == 200
         return len(captured)
 
+    count(URL)  # warm the caches every request reads (the provider row)
     few = count(URL), count(f"{URL[:-1]}.csv")
     for _ in range(8):
         org = OrganizationFactory()
