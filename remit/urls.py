@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("remit.accounts.urls")),
     path("", include("remit.portal.urls")),
+    path("", include("remit.autopay.urls")),
 ]

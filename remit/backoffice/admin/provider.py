@@ -31,6 +31,16 @@ AUDITED_FIELDS = [
     "gateway_url",
     "gateway_security_key",
     "gateway_tokenization_key",
+    "brand_color",
+    "autopay_enabled",
+    "autopay_on_due_date",
+    "autopay_days_after_invoice",
+    "autopay_staff_may_enrol",
+    "reminders_enabled",
+    "reminder_days_before",
+    "reminder_on_due_date",
+    "reminder_overdue_every",
+    "reminder_overdue_times",
 ]
 
 
@@ -124,6 +134,16 @@ class ProviderSettingsForm(forms.ModelForm):
             "gateway_url",
             "gateway_security_key",
             "gateway_tokenization_key",
+            "brand_color",
+            "autopay_enabled",
+            "autopay_on_due_date",
+            "autopay_days_after_invoice",
+            "autopay_staff_may_enrol",
+            "reminders_enabled",
+            "reminder_days_before",
+            "reminder_on_due_date",
+            "reminder_overdue_every",
+            "reminder_overdue_times",
         ]
         widgets = {
             "payment_options": forms.RadioSelect,
@@ -248,7 +268,34 @@ class ProviderAdmin(admin.ModelAdmin):
                 "app) from their account page; this makes it required for those who see invoices.",
             },
         ),
-        ("Contact shown to clients", {"fields": ["support_email", "support_phone"]}),
+        ("Contact shown to clients", {"fields": ["support_email", "support_phone", "brand_color"]}),
+        (
+            "Autopay",
+            {
+                "fields": [
+                    "autopay_enabled",
+                    "autopay_on_due_date",
+                    "autopay_days_after_invoice",
+                    "autopay_staff_may_enrol",
+                ],
+                "description": "Clients enrol on their Payment methods page with a saved method; "
+                "each invoice is charged once, by the worker (docs/autopay.md).",
+            },
+        ),
+        (
+            "Payment reminders",
+            {
+                "fields": [
+                    "reminders_enabled",
+                    "reminder_days_before",
+                    "reminder_on_due_date",
+                    "reminder_overdue_every",
+                    "reminder_overdue_times",
+                ],
+                "description": "Emails to each organization's billing contacts with a link "
+                "to pay; invoices on autopay get the autopay notice instead.",
+            },
+        ),
     ]
 
     def get_fieldsets(self, request, obj=None):
