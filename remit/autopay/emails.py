@@ -51,7 +51,7 @@ def provider_recipients(provider: Provider) -> list[str]:
     return [provider.support_email] if provider.support_email else []
 
 
-def _message(subject, recipients, *, title, lines, rows=(), link=None, consent=""):
+def _message(subject, recipients, *, title, lines, rows=(), link=None, consent="", unsubscribe=""):
     from remit.outbox.messages import _templated
 
     context = {
@@ -60,6 +60,7 @@ def _message(subject, recipients, *, title, lines, rows=(), link=None, consent="
         "rows": rows,
         "link": link,
         "consent": consent,
+        "unsubscribe": unsubscribe,
     }
     return _templated(subject, TEMPLATE, context, recipients)
 
