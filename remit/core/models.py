@@ -68,7 +68,7 @@ class Provider(models.Model):
     )
     # Autopay (remit/autopay/, docs/autopay.md): off until the provider turns it on.
     autopay_enabled = models.BooleanField("Offer autopay", default=False)
-    autopay_on_due_date = models.BooleanField("Allow charging on the due date", default=True)
+    autopay_on_due_date = models.BooleanField("Allow charging on the due date", default=False)
     autopay_days_after_invoice = models.CharField(
         "Allowed days after the invoice date",
         max_length=60,
@@ -93,7 +93,7 @@ class Provider(models.Model):
     reminder_days_before = models.PositiveSmallIntegerField(
         "Days before the due date", default=3, help_text="0: no reminder before the due date."
     )
-    reminder_on_due_date = models.BooleanField("On the due date", default=True)
+    reminder_on_due_date = models.BooleanField("On the due date", default=False)
     reminder_overdue_every = models.PositiveSmallIntegerField(
         "Every N days overdue", default=7, help_text="0: no overdue reminders."
     )

@@ -85,3 +85,21 @@ def test_staff_enrol_on_the_clients_behalf_with_a_consent_note_and_lock(
     assert enrolment.user == manager
     assert enrolment.locked
     assert enrolment.consent_note == "Signed autopay form, ticket #4411"
+
+
+def test_autopay_on_needs_a_trigger_in_the_provider_settings(as_staff, provider):
+    url = reverse("admin:core_provider_change", args=[provider.pk])
+    form = as_staff.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value not in (None, False) and name in form.fields
+    }
+    response = as_staff.post(url, {**data, "autopay_enabled": "on"})
+    assert "Allow charging on the due date, or list days" in response.text
+    response = as_staff.post(
+        url, {**data, "autopay_enabled": "on", "autopay_days_after_invoice": "7, 30"}
+    )
+    assert response.status_code == 302
+    provider.refresh_from_db()
+    assert provider.autopay_allowed_days == [7, 30]

@@ -93,6 +93,31 @@ class ProviderSettingsForm(forms.ModelForm):
     partial_minimum_percent = forms.IntegerField(
         label="Minimum share of each invoice (%)", required=False, min_value=0, max_value=100
     )
+    # Left empty, the reminder numbers and the brand colour keep what is saved.
+    reminder_days_before = forms.IntegerField(
+        label="Days before the due date",
+        required=False,
+        min_value=0,
+        max_value=60,
+        help_text="0: no reminder before the due date.",
+    )
+    reminder_overdue_every = forms.IntegerField(
+        label="Every N days overdue",
+        required=False,
+        min_value=0,
+        max_value=90,
+        help_text="0: no overdue reminders.",
+    )
+    reminder_overdue_times = forms.IntegerField(
+        label="Overdue reminders at most", required=False, min_value=0, max_value=12
+    )
+    brand_color = forms.RegexField(
+        label="Brand colour",
+        required=False,
+        regex=r"^#[0-9A-Fa-f]{6}$",
+        error_messages={"invalid": "Use a hex colour, e.g. #1f4e79."},
+        help_text="The colour of headings and buttons in emails to clients.",
+    )
     gateway_url = forms.URLField(
         label="Gateway URL",
         required=False,
@@ -191,6 +216,22 @@ class ProviderSettingsForm(forms.ModelForm):
     def clean_partial_minimum_percent(self):
         return self.cleaned_data.get("partial_minimum_percent") or 0
 
+    def _kept(self, name):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value in (None, "") else value
+
+    def clean_reminder_days_before(self):
+        return self._kept("reminder_days_before")
+
+    def clean_reminder_overdue_every(self):
+        return self._kept("reminder_overdue_every")
+
+    def clean_reminder_overdue_times(self):
+        return self._kept("reminder_overdue_times")
+
+    def clean_brand_color(self):
+        return self._kept("brand_color")
+
     def clean(self):
         cleaned = super().clean()
         for name in SECRET_SETTINGS:
@@ -201,6 +242,15 @@ class ProviderSettingsForm(forms.ModelForm):
                 cleaned[name] = ""
             elif not typed:
                 cleaned[name] = getattr(self.instance, name, "")
+        if (
+            cleaned.get("autopay_enabled")
+            and not cleaned.get("autopay_on_due_date")
+            and not (cleaned.get("autopay_days_after_invoice") or "").strip()
+        ):
+            self.add_error(
+                "autopay_on_due_date",
+                "Allow charging on the due date, or list days after the invoice date.",
+            )
         public = (cleaned.get("gateway_tokenization_key") or "").strip()
         if public and public == (cleaned.get("gateway_security_key") or "").strip():
             # The public key is printed in every payment page: never the private one.
@@ -220,9 +270,9 @@ class ProviderSettingsForm(forms.ModelForm):
             name
             for name in self.changed_data
             if name in AUDITED_FIELDS
-            # an empty minimum posted is the zero already saved: no change
+            # an empty minimum (or reminder number, colour) posted is what is saved: no change
             and not (
-                name.startswith("partial_minimum")
+                name.startswith(("partial_minimum", "reminder_", "brand_color"))
                 and self.cleaned_data.get(name) == self.initial.get(name)
             )
         ]
