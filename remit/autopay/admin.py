@@ -15,11 +15,9 @@ from django.urls import path
 
 from remit.audit.services import client_ip
 from remit.autopay import services
-from remit.autopay.charge import provider_today
-from remit.autopay.models import Attempt, Enrolment, Reminder, Trigger
-from remit.billing.models import Invoice
+from remit.autopay.charge import invoices_charged_between, provider_today
+from remit.autopay.models import Attempt, Enrolment, Reminder
 from remit.core.models import Provider
-from remit.core.money import ZERO
 from remit.payments.models import PaymentMethod
 
 UPCOMING_DAYS = 14
@@ -210,18 +208,7 @@ def upcoming_charges(days: int = UPCOMING_DAYS) -> list[dict]:
     last = today + datetime.timedelta(days=days)
     rows = []
     for enrolment in Enrolment.objects.charging().select_related("organization", "payment_method"):
-        invoices = Invoice.objects.filter(
-            organization_id=enrolment.organization_id,
-            state=Invoice.State.ISSUED,
-            amount_due__gt=ZERO,
-        )
-        if enrolment.trigger == Trigger.DUE_DATE:
-            invoices = invoices.filter(due_date__gte=today, due_date__lte=last)
-        else:
-            shift = datetime.timedelta(days=enrolment.days_after or 0)
-            invoices = invoices.filter(
-                invoice_date__gte=today - shift, invoice_date__lte=last - shift
-            )
+        invoices = invoices_charged_between(enrolment, today, last)
         for invoice in invoices.order_by("due_date")[:500]:
             rows.append(
                 {
@@ -234,8 +221,21 @@ def upcoming_charges(days: int = UPCOMING_DAYS) -> list[dict]:
     return sorted(rows, key=lambda r: (r["date"], r["invoice"].pk))
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log: listed and searched, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(ReadOnlyAdmin):
     list_display = [
         "charge_date",
         "invoice",
@@ -250,15 +250,6 @@ class AttemptAdmin(admin.ModelAdmin):
     search_fields = ["invoice__number", "invoice__organization__name", "payment__order_id"]
     list_select_related = ["invoice__organization", "payment"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.display(description="Organization")
     def organization(self, attempt: Attempt) -> str:
         return attempt.invoice.organization.name
@@ -269,20 +260,11 @@ class AttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyAdmin):
     list_display = ["sent_on", "invoice", "organization", "slot", "kind", "email_status"]
     list_filter = ["kind", "sent_on"]
     search_fields = ["invoice__number", "invoice__organization__name"]
     list_select_related = ["invoice__organization", "email"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Organization")
     def organization(self, reminder: Reminder) -> str:

@@ -77,8 +77,21 @@ def run_autopay(*, gateway=None, now: datetime.datetime | None = None) -> dict:
         if not _claim(attempt_id, tries, now):
             counts["taken_by_another_worker"] += 1
             continue
-        counts[charge_try(attempt_id, gateway=gateway, provider=provider, today=today)] += 1
+        counts[str(charge_try(attempt_id, gateway=gateway, provider=provider, today=today))] += 1
     return dict(counts)
+
+
+def invoices_charged_between(enrolment: Enrolment, first: datetime.date, last: datetime.date):
+    """The open invoices of the enrolment's organization whose charge date is in [first, last]."""
+    invoices = Invoice.objects.filter(
+        organization_id=enrolment.organization_id,
+        state=Invoice.State.ISSUED,
+        amount_due__gt=ZERO,
+    )
+    if enrolment.trigger == Trigger.DUE_DATE:
+        return invoices.filter(due_date__gte=first, due_date__lte=last)
+    shift = datetime.timedelta(days=enrolment.days_after or 0)
+    return invoices.filter(invoice_date__gte=first - shift, invoice_date__lte=last - shift)
 
 
 def plan_attempts(today: datetime.date) -> int:
@@ -88,17 +101,7 @@ def plan_attempts(today: datetime.date) -> int:
     for enrolment in Enrolment.objects.charging():
         start = max(enrolment.starts_on, since)
         days = datetime.timedelta(days=enrolment.days_after or 0)
-        invoices = Invoice.objects.filter(
-            organization_id=enrolment.organization_id,
-            state=Invoice.State.ISSUED,
-            amount_due__gt=ZERO,
-        )
-        if enrolment.trigger == Trigger.DUE_DATE:
-            invoices = invoices.filter(due_date__gte=start, due_date__lte=today)
-        else:
-            invoices = invoices.filter(
-                invoice_date__gte=start - days, invoice_date__lte=today - days
-            )
+        invoices = invoices_charged_between(enrolment, start, today)
         existing = set(
             Attempt.objects.filter(
                 invoice__in=invoices.values("id"), charge_date__gte=start

@@ -96,68 +96,69 @@ def _terms(enrolment) -> list[tuple[str, str]]:
     ]
 
 
-def autopay_enrolled(email):
-    enrolment = _enrolment(email)
-    if enrolment is None:
-        return None
-    provider = Provider.load()
-    return _message(
-        f"Autopay is on for {enrolment.organization.name}",
-        client_recipients(enrolment.organization, user=enrolment.user)
-        + provider_recipients(provider),
-        title="Autopay is on",
-        lines=[
+def _both_sides(organization, user, provider: Provider) -> list[str]:
+    return client_recipients(organization, user=user) + provider_recipients(provider)
+
+
+def _about_enrolment(build):
+    """A builder from `build(enrolment, provider) -> (subject, message fields)`, to both sides."""
+
+    def builder(email):
+        enrolment = _enrolment(email)
+        if enrolment is None:
+            return None
+        provider = Provider.load()
+        subject, fields = build(enrolment, provider)
+        recipients = _both_sides(enrolment.organization, enrolment.user, provider)
+        return _message(subject, recipients, **fields)
+
+    return builder
+
+
+@_about_enrolment
+def autopay_enrolled(enrolment, provider):
+    return f"Autopay is on for {enrolment.organization.name}", {
+        "title": "Autopay is on",
+        "lines": [
             f"{provider.name} will charge each invoice automatically, as you agreed below. "
             "You can cancel at any time on the Payment methods page.",
         ],
-        rows=[
+        "rows": [
             *_terms(enrolment),
             ("Agreed", date_format(enrolment.consented_at, "M j, Y g:i A T")),
             ("Terms version", enrolment.consent_version),
         ],
-        link=(portal_link(reverse("autopay")), "See or cancel autopay"),
-        consent=enrolment.consent_text,
-    )
+        "link": (portal_link(reverse("autopay")), "See or cancel autopay"),
+        "consent": enrolment.consent_text,
+    }
 
 
-def autopay_ended(email):
-    enrolment = _enrolment(email)
-    if enrolment is None:
-        return None
-    provider = Provider.load()
-    return _message(
-        f"Autopay has ended for {enrolment.organization.name}",
-        client_recipients(enrolment.organization, user=enrolment.user)
-        + provider_recipients(provider),
-        title="Autopay has ended",
-        lines=[
+@_about_enrolment
+def autopay_ended(enrolment, provider):
+    return f"Autopay has ended for {enrolment.organization.name}", {
+        "title": "Autopay has ended",
+        "lines": [
             f"Autopay with {enrolment.payment_method.label} has ended: {enrolment.end_reason}.",
             "No further invoices will be charged automatically. Invoices still due can be paid "
             "in the portal.",
         ],
-        rows=_terms(enrolment),
-        link=(portal_link(reverse("autopay")), "Set up autopay again"),
-    )
+        "rows": _terms(enrolment),
+        "link": (portal_link(reverse("autopay")), "Set up autopay again"),
+    }
 
 
-def autopay_paused(email):
-    enrolment = _enrolment(email)
-    if enrolment is None:
-        return None
-    provider = Provider.load()
-    return _message(
-        f"Autopay is paused for {enrolment.organization.name}",
-        client_recipients(enrolment.organization, user=enrolment.user)
-        + provider_recipients(provider),
-        title="Autopay is paused",
-        lines=[
+@_about_enrolment
+def autopay_paused(enrolment, provider):
+    return f"Autopay is paused for {enrolment.organization.name}", {
+        "title": "Autopay is paused",
+        "lines": [
             f"Autopay is paused: {enrolment.pause_reason}.",
             f"No invoice will be charged until {provider.name} resumes it. Please pay the "
             "invoices due in the portal, or contact us to update your payment method.",
         ],
-        rows=_terms(enrolment),
-        link=(portal_link(reverse("invoice_list")), "See your invoices"),
-    )
+        "rows": _terms(enrolment),
+        "link": (portal_link(reverse("invoice_list")), "See your invoices"),
+    }
 
 
 def _attempt_message(email, *, subject, title):
@@ -169,8 +170,7 @@ def _attempt_message(email, *, subject, title):
     invoice = attempt.invoice
     return _message(
         subject.format(number=invoice.number),
-        client_recipients(enrolment.organization, user=enrolment.user)
-        + provider_recipients(provider),
+        _both_sides(enrolment.organization, enrolment.user, provider),
         title=title,
         lines=[attempt.reason],
         rows=[

@@ -11,8 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from remit.core.money import format_money
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
+from remit.payments.models import MONEY
 
 
 class Trigger(models.TextChoices):

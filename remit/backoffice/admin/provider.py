@@ -16,6 +16,19 @@ from remit.audit.services import record_event
 from remit.backoffice.services import SECRET_SETTINGS, gateway_connection_check, mask_secret
 from remit.core.models import Provider
 
+# Autopay, reminders and the emails' colour (docs/autopay.md).
+AUTOPAY_SETTINGS = [
+    "brand_color",
+    "autopay_enabled",
+    "autopay_on_due_date",
+    "autopay_days_after_invoice",
+    "autopay_staff_may_enrol",
+    "reminders_enabled",
+    "reminder_days_before",
+    "reminder_on_due_date",
+    "reminder_overdue_every",
+    "reminder_overdue_times",
+]
 AUDITED_FIELDS = [
     "name",
     "country",
@@ -31,16 +44,7 @@ AUDITED_FIELDS = [
     "gateway_url",
     "gateway_security_key",
     "gateway_tokenization_key",
-    "brand_color",
-    "autopay_enabled",
-    "autopay_on_due_date",
-    "autopay_days_after_invoice",
-    "autopay_staff_may_enrol",
-    "reminders_enabled",
-    "reminder_days_before",
-    "reminder_on_due_date",
-    "reminder_overdue_every",
-    "reminder_overdue_times",
+    *AUTOPAY_SETTINGS,
 ]
 
 
@@ -159,16 +163,7 @@ class ProviderSettingsForm(forms.ModelForm):
             "gateway_url",
             "gateway_security_key",
             "gateway_tokenization_key",
-            "brand_color",
-            "autopay_enabled",
-            "autopay_on_due_date",
-            "autopay_days_after_invoice",
-            "autopay_staff_may_enrol",
-            "reminders_enabled",
-            "reminder_days_before",
-            "reminder_on_due_date",
-            "reminder_overdue_every",
-            "reminder_overdue_times",
+            *AUTOPAY_SETTINGS,
         ]
         widgets = {
             "payment_options": forms.RadioSelect,
