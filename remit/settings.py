@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "remit.webhooks",
     "remit.outbox",
     "remit.psa",
+    "remit.autopay",
 ]
 
 MIDDLEWARE = [
@@ -348,6 +349,11 @@ PAYMENT_LIMITS = {
 RECONCILE_NOT_FOUND_AFTER = env_int("RECONCILE_NOT_FOUND_AFTER", 300)
 # How often the worker looks for payments to reconcile, and how long eChecks are watched for returns.
 RECONCILE_EVERY = env_int("RECONCILE_EVERY", 60)
+# Autopay and payment reminders (remit/autopay/, docs/autopay.md): how often the worker looks for
+# invoices to charge and reminders to send, and the portal's address for the links in emails.
+AUTOPAY_EVERY = env_int("AUTOPAY_EVERY", 60)
+REMINDERS_EVERY = env_int("REMINDERS_EVERY", 300)
+PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000")
 ECHECK_RETURN_WINDOW_DAYS = env_int("ECHECK_RETURN_WINDOW_DAYS", 60)
 # A payment still processing this long after it started is taken as orphaned (the web worker died
 # mid-call) and looked up first, with every unknown one.

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("remit.accounts.urls")),
     path("", include("remit.portal.urls")),
+    path("", include("remit.autopay.urls")),
 ]
 
 if settings.BENCH_FLOOR_VIEWS:  # bench/pages.py only: never on in production (see the module)

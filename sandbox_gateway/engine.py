@@ -12,6 +12,7 @@ file. Each concern has its module:
 | `transactions.py` | transact.php: authentication, dispatch, sale / auth / validate |
 | `followups.py` | capture, void, refund of an existing transaction |
 | `vault.py` | the Customer Vault (add, update, delete) |
+| `credentials.py` | stored-credential fields of a charge, checked and kept |
 | `settlement.py` | settlement and eCheck returns |
 | `query.py` | query.php reports |
 | `faults.py` | the injected faults (used by server.py) |
@@ -20,6 +21,7 @@ file. Each concern has its module:
 
 from __future__ import annotations
 
+from sandbox_gateway.credentials import StoredCredentials
 from sandbox_gateway.followups import FollowUps
 from sandbox_gateway.hosted import HostedFields
 from sandbox_gateway.methods import PaymentMethods
@@ -33,7 +35,16 @@ from sandbox_gateway.vault import Vault
 __all__ = ["DEFAULT_DUP_SECONDS", "DEMO_SECURITY_KEY", "Sandbox", "format_answer"]
 
 
-class Sandbox(Transactions, FollowUps, Vault, PaymentMethods, Settlement, Query, Store):
+class Sandbox(
+    Transactions,
+    FollowUps,
+    Vault,
+    PaymentMethods,
+    StoredCredentials,
+    Settlement,
+    Query,
+    Store,
+):
     """The whole sandbox: `transact`, `query`, `settle`, `return_check`, `reset`, `counts`."""
 
     def __init__(self, *args, **kwargs) -> None:

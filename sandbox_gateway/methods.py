@@ -107,6 +107,13 @@ class PaymentMethods(Store):
             raise Refusal("Invalid Customer Vault Id")
         cvv = form.get("cvv", "").strip()
         billing = json.loads(row["billing"]) | billing_from(form)
+        sec_code = row["sec_code"]
+        if row["kind"] == "ck" and form.get("sec_code", "").strip():
+            # A charge of a vaulted account may name its own SEC code (CCD for a business's
+            # recurring debit, WEB for a personal account authorised online).
+            sec_code = form["sec_code"].strip().upper()
+            if sec_code not in ("WEB", "PPD", "CCD", "TEL"):
+                raise Refusal("Invalid SEC code")
         return Method(
             kind=row["kind"],
             fingerprint=row["fingerprint"],
@@ -118,7 +125,7 @@ class PaymentMethods(Store):
             check_name=row["check_name"],
             account_holder_type=row["account_holder_type"],
             account_type=row["account_type"],
-            sec_code=row["sec_code"],
+            sec_code=sec_code,
             trigger=row["trigger"],
             cvv_result=("M" if cvv == "999" else "N") if cvv and row["kind"] == "cc" else "",
             vault_id=vault_id,

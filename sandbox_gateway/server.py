@@ -204,6 +204,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             answer = sandbox.return_check(transaction_id, code)
             self._json(200 if answer["returned"] else 409, answer)
+        elif path == "/_sandbox/credentials":
+            self._json(200, {"charges": sandbox.credentials(form.get("order_id", "").strip())})
         elif path == "/_sandbox/reset":
             sandbox.reset()
             self.server.hosted.reset()

@@ -84,6 +84,14 @@ CREATE TABLE IF NOT EXISTS action (
     response_code TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS action_txn ON action (txn);
+CREATE TABLE IF NOT EXISTS credential (
+    txn INTEGER PRIMARY KEY REFERENCES txn (id),
+    initiated_by TEXT NOT NULL DEFAULT '',
+    stored_credential_indicator TEXT NOT NULL DEFAULT '',
+    billing_method TEXT NOT NULL DEFAULT '',
+    initial_transaction_id TEXT NOT NULL DEFAULT '',
+    sec_code TEXT NOT NULL DEFAULT ''
+);
 """
 
 # Columns added after the first stores were written: (table, column), all TEXT defaulting to ''.
@@ -263,6 +271,7 @@ class Store:
         """Forget every transaction and vault record (the id sequence keeps counting)."""
         with self._tx():
             self.db.execute("DELETE FROM action")
+            self.db.execute("DELETE FROM credential")
             self.db.execute("DELETE FROM txn")
             self.db.execute("DELETE FROM vault")
 

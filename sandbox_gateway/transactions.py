@@ -94,6 +94,7 @@ class Transactions(Store):
             method = self._method_from_vault(vault_id, form)
         else:
             method = self._method_from_form(form)
+        credential = self._credential_fields(form, method)
         if kind == "validate":
             amount = money(form.get("amount", ""), required=False) or Decimal("0.00")
             if amount != 0:
@@ -142,6 +143,8 @@ class Transactions(Store):
             now=now,
             surcharge=surcharge,
         )
+        if credential:
+            self._record_credential(txn_id, credential)
         answer |= {
             "response": outcome.response,
             "responsetext": outcome.response_text,

@@ -89,16 +89,19 @@ def test_periodic_jobs_are_enqueued_once_per_slot_by_competing_schedulers():
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    # Three periodic jobs (reconciliation, the payment page check, the PSA sync check): each
-    # enqueued exactly once, whichever scheduler wins.
+    # Five periodic jobs (reconciliation, the payment page check, the PSA sync check, autopay,
+    # payment reminders): each enqueued exactly once, whichever scheduler wins.
     assert sorted(name for r in results for name in r) == [
+        "autopay",
         "check-payment-page",
+        "payment-reminders",
         "psa-sync",
         "reconcile-payments",
     ]
-    assert PeriodicRun.objects.count() == 3
+    assert PeriodicRun.objects.count() == 5
     assert DBTaskResult.objects.filter(task_path__endswith="reconcile_open_payments").count() == 1
     assert DBTaskResult.objects.filter(task_path__endswith="check_payment_page_task").count() == 1
     assert DBTaskResult.objects.filter(task_path__endswith="sync_due_connections").count() == 1
-    # Their next slot: reconciliation and the PSA check run every minute, the page check daily.
-    assert enqueue_due_jobs(now + 60) == ["reconcile-payments", "psa-sync"]
+    # Their next slot: reconciliation, the PSA check and autopay run every minute, reminders every
+    # five minutes, the page check daily.
+    assert enqueue_due_jobs(now + 60) == ["reconcile-payments", "psa-sync", "autopay"]

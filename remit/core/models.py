@@ -59,6 +59,47 @@ class Provider(models.Model):
     )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=40, blank=True)
+    # The colour of the provider's emails (headings, buttons): their brand, not Remit's.
+    brand_color = models.CharField(
+        "Brand colour",
+        max_length=7,
+        default="#1f4e79",
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour, e.g. #1f4e79.")],
+    )
+    # Autopay (remit/autopay/, docs/autopay.md): off until the provider turns it on.
+    autopay_enabled = models.BooleanField("Offer autopay", default=False)
+    autopay_on_due_date = models.BooleanField("Allow charging on the due date", default=False)
+    autopay_days_after_invoice = models.CharField(
+        "Allowed days after the invoice date",
+        max_length=60,
+        blank=True,
+        default="",
+        validators=[
+            RegexValidator(
+                r"^\s*(\d{1,3}\s*(,\s*\d{1,3}\s*)*)?$",
+                "List whole numbers of days separated by commas, e.g. 7, 15, 30.",
+            )
+        ],
+        help_text="Clients may choose to be charged this many days after the invoice date "
+        "(comma-separated, e.g. 7, 15, 30). Empty: not offered.",
+    )
+    autopay_staff_may_enrol = models.BooleanField(
+        "Staff may enrol an organization on its behalf",
+        default=False,
+        help_text="With the client's written consent, recorded as a note; staff may lock it.",
+    )
+    # Payment reminders: a schedule around each invoice's due date.
+    reminders_enabled = models.BooleanField("Send payment reminders", default=False)
+    reminder_days_before = models.PositiveSmallIntegerField(
+        "Days before the due date", default=3, help_text="0: no reminder before the due date."
+    )
+    reminder_on_due_date = models.BooleanField("On the due date", default=False)
+    reminder_overdue_every = models.PositiveSmallIntegerField(
+        "Every N days overdue", default=7, help_text="0: no overdue reminders."
+    )
+    reminder_overdue_times = models.PositiveSmallIntegerField(
+        "Overdue reminders at most", default=4
+    )
     # Gateway connection; empty values fall back to the GATEWAY_URL / GATEWAY_SECURITY_KEY settings.
     gateway_url = models.URLField(blank=True)
     # Encrypted at rest (REMIT_ENCRYPTION_KEY, remit/core/encryption.py); reads as plain text.
@@ -118,6 +159,12 @@ class Provider(models.Model):
     @property
     def offers_echeck(self) -> bool:
         return self.payment_options in (PaymentOptions.BOTH, PaymentOptions.ECHECK)
+
+    @property
+    def autopay_allowed_days(self) -> list[int]:
+        """The days after the invoice date a client may choose, sorted, without repeats."""
+        days = {int(d) for d in self.autopay_days_after_invoice.replace(" ", "").split(",") if d}
+        return sorted(days)
 
 
 class PeriodicRun(models.Model):

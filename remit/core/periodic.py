@@ -31,6 +31,9 @@ def periodic_jobs() -> dict[str, tuple[str, int]]:
         ),
         # Each PSA connection has its own interval; this only looks for one that is due.
         "psa-sync": ("remit.psa.tasks.sync_due_connections", 60),
+        # Autopay charges and payment reminders (remit/autopay/): each is safe on many workers.
+        "autopay": ("remit.autopay.tasks.run_autopay_task", settings.AUTOPAY_EVERY),
+        "payment-reminders": ("remit.autopay.tasks.send_reminders_task", settings.REMINDERS_EVERY),
     }
 
 

@@ -134,6 +134,7 @@ class StoredCredential:
     initiated_by: str = "customer"  # customer | merchant
     indicator: str = "used"  # stored (first use) | used (later)
     initial_transaction_id: str = ""
+    billing_method: str = ""  # recurring | installment (merchant-initiated series); "" otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,7 @@ class Gateway(Protocol):
         description: str = "",
         po_number: str = "",
         surcharge: Decimal | None = None,
+        sec_code: str = "",
     ) -> GatewayResult: ...
 
     def vault_add(

@@ -295,7 +295,10 @@ class NmiGateway:
         description: str = "",
         po_number: str = "",
         surcharge: Decimal | None = None,
+        sec_code: str = "",
     ) -> GatewayResult:
+        """`sec_code` names the SEC code of a vaulted eCheck's debit (CCD, WEB); new accounts
+        take theirs from the holder type."""
         if sum(bool(x) for x in (card, bank_account, payment_token, vault_id)) != 1:
             raise ValueError(
                 "a sale needs exactly one of card, bank_account, payment_token or vault_id"
@@ -319,6 +322,8 @@ class NmiGateway:
         fields |= _billing_fields(billing)
         if vault_id:
             fields["customer_vault_id"] = vault_id
+            if sec_code:
+                fields["sec_code"] = sec_code
             stored_credential = stored_credential or StoredCredential()
         elif save_to_vault:
             fields["customer_vault"] = "add_customer"
@@ -332,6 +337,7 @@ class NmiGateway:
                 "initiated_by": stored_credential.initiated_by,
                 "stored_credential_indicator": stored_credential.indicator,
                 "initial_transaction_id": stored_credential.initial_transaction_id,
+                "billing_method": stored_credential.billing_method,
             }
         return self._transact("sale", fields)
 

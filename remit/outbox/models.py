@@ -18,6 +18,14 @@ class EmailKind(models.TextChoices):
     STAFF_INVITATION = "staff_invitation", "Staff two-step sign-in set-up link"
     PASSWORD_RESET = "password_reset", "Password reset link"
     STUCK_PAYMENT = "stuck_payment", "Stuck payment (to staff)"
+    # remit/autopay/emails.py builds these; `about_id` is the enrolment, attempt or reminder.
+    AUTOPAY_ENROLLED = "autopay_enrolled", "Autopay enrolment confirmation"
+    AUTOPAY_ENDED = "autopay_ended", "Autopay ended"
+    AUTOPAY_PAUSED = "autopay_paused", "Autopay paused"
+    AUTOPAY_SKIPPED = "autopay_skipped", "Autopay charge skipped"
+    AUTOPAY_DECLINED = "autopay_declined", "Autopay charge declined"
+    AUTOPAY_NOTICE = "autopay_notice", "Autopay notice (upcoming charge)"
+    PAYMENT_REMINDER = "payment_reminder", "Payment reminder"
 
 
 class EmailStatus(models.TextChoices):
@@ -47,6 +55,9 @@ class OutgoingEmail(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="The staff member who asked for it (an invitation sent from the back office).",
+    )
+    about_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The autopay enrolment, attempt or reminder it is about."
     )
     base_url = models.CharField(max_length=300, blank=True, help_text="For links in the message.")
     recipients = models.JSONField(default=list, blank=True)

@@ -42,6 +42,7 @@ def email_queue(
     base_url: str = "",
     requested_by=None,
     resent_from: OutgoingEmail | None = None,
+    about_id: int | None = None,
 ) -> OutgoingEmail:
     """Queued in the caller's transaction; the job carries only the row's id."""
     from remit.outbox.tasks import send_email
@@ -53,6 +54,7 @@ def email_queue(
         base_url=base_url,
         requested_by=requested_by,
         resent_from=resent_from,
+        about_id=about_id,
     )
     send_email.enqueue(email.pk)
     return email
@@ -67,6 +69,7 @@ def email_resend(email: OutgoingEmail, *, acting_user, ip_address=None) -> Outgo
             base_url=email.base_url,
             requested_by=acting_user,
             resent_from=email,
+            about_id=email.about_id,
         )
         record_event(
             "email.resent",

@@ -17,3 +17,6 @@ EVENT_FOR_STATE = {
     "returned": "payment.returned",
     "voided": "payment.refunded",  # a void gives the money back before it settles
 }
+
+# kwargs: method. Sent inside the transaction that removed a saved method (autopay ends with it).
+payment_method_removed = Signal()

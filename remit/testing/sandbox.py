@@ -227,6 +227,12 @@ class SandboxGatewayProcess:
     def reset(self) -> None:
         self._control("/_sandbox/reset")
 
+    def credentials(self, order_id: str = "") -> list[dict[str, str]]:
+        """The sandbox's record of what each sale sent (of this order id, or all): its
+        stored-credential fields (initiated_by, stored_credential_indicator, billing_method,
+        initial_transaction_id) and SEC code."""
+        return self._control("/_sandbox/credentials", order_id=order_id)["charges"]
+
     def health(self) -> dict:
         assert self._client is not None
         return self._client.get("/_sandbox/health").json()

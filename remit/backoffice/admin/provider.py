@@ -16,6 +16,19 @@ from remit.audit.services import record_event
 from remit.backoffice.services import SECRET_SETTINGS, gateway_connection_check, mask_secret
 from remit.core.models import Provider
 
+# Autopay, reminders and the emails' colour (docs/autopay.md).
+AUTOPAY_SETTINGS = [
+    "brand_color",
+    "autopay_enabled",
+    "autopay_on_due_date",
+    "autopay_days_after_invoice",
+    "autopay_staff_may_enrol",
+    "reminders_enabled",
+    "reminder_days_before",
+    "reminder_on_due_date",
+    "reminder_overdue_every",
+    "reminder_overdue_times",
+]
 AUDITED_FIELDS = [
     "name",
     "country",
@@ -31,6 +44,7 @@ AUDITED_FIELDS = [
     "gateway_url",
     "gateway_security_key",
     "gateway_tokenization_key",
+    *AUTOPAY_SETTINGS,
 ]
 
 
@@ -83,6 +97,31 @@ class ProviderSettingsForm(forms.ModelForm):
     partial_minimum_percent = forms.IntegerField(
         label="Minimum share of each invoice (%)", required=False, min_value=0, max_value=100
     )
+    # Left empty, the reminder numbers and the brand colour keep what is saved.
+    reminder_days_before = forms.IntegerField(
+        label="Days before the due date",
+        required=False,
+        min_value=0,
+        max_value=60,
+        help_text="0: no reminder before the due date.",
+    )
+    reminder_overdue_every = forms.IntegerField(
+        label="Every N days overdue",
+        required=False,
+        min_value=0,
+        max_value=90,
+        help_text="0: no overdue reminders.",
+    )
+    reminder_overdue_times = forms.IntegerField(
+        label="Overdue reminders at most", required=False, min_value=0, max_value=12
+    )
+    brand_color = forms.RegexField(
+        label="Brand colour",
+        required=False,
+        regex=r"^#[0-9A-Fa-f]{6}$",
+        error_messages={"invalid": "Use a hex colour, e.g. #1f4e79."},
+        help_text="The colour of headings and buttons in emails to clients.",
+    )
     gateway_url = forms.URLField(
         label="Gateway URL",
         required=False,
@@ -124,6 +163,7 @@ class ProviderSettingsForm(forms.ModelForm):
             "gateway_url",
             "gateway_security_key",
             "gateway_tokenization_key",
+            *AUTOPAY_SETTINGS,
         ]
         widgets = {
             "payment_options": forms.RadioSelect,
@@ -171,6 +211,22 @@ class ProviderSettingsForm(forms.ModelForm):
     def clean_partial_minimum_percent(self):
         return self.cleaned_data.get("partial_minimum_percent") or 0
 
+    def _kept(self, name):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value in (None, "") else value
+
+    def clean_reminder_days_before(self):
+        return self._kept("reminder_days_before")
+
+    def clean_reminder_overdue_every(self):
+        return self._kept("reminder_overdue_every")
+
+    def clean_reminder_overdue_times(self):
+        return self._kept("reminder_overdue_times")
+
+    def clean_brand_color(self):
+        return self._kept("brand_color")
+
     def clean(self):
         cleaned = super().clean()
         for name in SECRET_SETTINGS:
@@ -181,6 +237,15 @@ class ProviderSettingsForm(forms.ModelForm):
                 cleaned[name] = ""
             elif not typed:
                 cleaned[name] = getattr(self.instance, name, "")
+        if (
+            cleaned.get("autopay_enabled")
+            and not cleaned.get("autopay_on_due_date")
+            and not (cleaned.get("autopay_days_after_invoice") or "").strip()
+        ):
+            self.add_error(
+                "autopay_on_due_date",
+                "Allow charging on the due date, or list days after the invoice date.",
+            )
         public = (cleaned.get("gateway_tokenization_key") or "").strip()
         if public and public == (cleaned.get("gateway_security_key") or "").strip():
             # The public key is printed in every payment page: never the private one.
@@ -200,9 +265,9 @@ class ProviderSettingsForm(forms.ModelForm):
             name
             for name in self.changed_data
             if name in AUDITED_FIELDS
-            # an empty minimum posted is the zero already saved: no change
+            # an empty minimum (or reminder number, colour) posted is what is saved: no change
             and not (
-                name.startswith("partial_minimum")
+                name.startswith(("partial_minimum", "reminder_", "brand_color"))
                 and self.cleaned_data.get(name) == self.initial.get(name)
             )
         ]
@@ -248,7 +313,34 @@ class ProviderAdmin(admin.ModelAdmin):
                 "app) from their account page; this makes it required for those who see invoices.",
             },
         ),
-        ("Contact shown to clients", {"fields": ["support_email", "support_phone"]}),
+        ("Contact shown to clients", {"fields": ["support_email", "support_phone", "brand_color"]}),
+        (
+            "Autopay",
+            {
+                "fields": [
+                    "autopay_enabled",
+                    "autopay_on_due_date",
+                    "autopay_days_after_invoice",
+                    "autopay_staff_may_enrol",
+                ],
+                "description": "Clients enrol on their Payment methods page with a saved method; "
+                "each invoice is charged once, by the worker (docs/autopay.md).",
+            },
+        ),
+        (
+            "Payment reminders",
+            {
+                "fields": [
+                    "reminders_enabled",
+                    "reminder_days_before",
+                    "reminder_on_due_date",
+                    "reminder_overdue_every",
+                    "reminder_overdue_times",
+                ],
+                "description": "Emails to each organization's billing contacts with a link "
+                "to pay; invoices on autopay get the autopay notice instead.",
+            },
+        ),
     ]
 
     def get_fieldsets(self, request, obj=None):

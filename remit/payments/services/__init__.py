@@ -16,6 +16,8 @@
                   void_payment            a void before settlement, as a child transaction
                   record_refund_outcome   one transaction: a refund's or void's answer applied
                   reconcile_refund        a refund or void of unknown outcome, looked up
+    autopay.py    autopay_charge          pay_invoice as a merchant-initiated stored-credential sale
+                                          of a saved method (remit/autopay/charge.py decides when)
     methods.py    payment_method_remove   from the vault too (and saving a method after a payment)
     state.py      the table of allowed transitions applied to a locked payment and, allocation by
                   allocation, its invoices (lock_invoices: payment first, then invoices by id)
@@ -26,6 +28,7 @@ exactly when the change does. Card and account numbers pass through in memory on
 `BankAccount`); nothing here stores, logs or queues them.
 """
 
+from remit.payments.services.autopay import autopay_charge
 from remit.payments.services.common import (
     BUSY_MESSAGE,
     DECLINED_MESSAGE,
@@ -73,6 +76,7 @@ __all__ = [
     "RefundRefused",
     "SavedMethod",
     "_start_payment",
+    "autopay_charge",
     "choice_label",
     "describe_choice",
     "failure_message",

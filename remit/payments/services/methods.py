@@ -21,6 +21,7 @@ from remit.payments.models import (
     PaymentMethod,
 )
 from remit.payments.services.common import NewBankAccount, NewCard, PaymentChoice, PaymentRefused
+from remit.payments.signals import payment_method_removed
 
 
 def _save_method(
@@ -112,3 +113,4 @@ def payment_method_remove(
             summary=f"Removed {method.label} (deleted from the gateway vault)",
             ip_address=ip_address,
         )
+        payment_method_removed.send(sender=PaymentMethod, method=method)

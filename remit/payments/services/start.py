@@ -78,10 +78,12 @@ def pay_invoice(
     ip_address: str | None = None,
     gateway: Gateway | None = None,
     provider: Provider | None = None,
+    merchant_initiated: bool = False,
 ) -> Payment:
     """Pay `invoice` in full. The same attempt key posted again returns the first outcome without
     calling the gateway; a key reused for a different payment is refused. `provider` saves a query
-    when the caller has it (a request does)."""
+    when the caller has it (a request does). `merchant_initiated`: an autopay charge of a saved
+    method (remit/autopay/charge.py): sent with the merchant-initiated stored-credential fields."""
     provider = provider or Provider.load()
     payment, created = _start_payment(
         user=user,
@@ -94,12 +96,16 @@ def pay_invoice(
     )
     if not created:
         return payment
-    return _charge(payment, choice, gateway or get_gateway(provider))
+    return _charge(
+        payment, choice, gateway or get_gateway(provider), merchant_initiated=merchant_initiated
+    )
 
 
-def _charge(payment: Payment, choice: PaymentChoice, gateway: Gateway) -> Payment:
+def _charge(
+    payment: Payment, choice: PaymentChoice, gateway: Gateway, *, merchant_initiated: bool = False
+) -> Payment:
     """Phases two and three, for a payment phase one inserted (of one invoice or several)."""
-    result = _sale(gateway, payment, choice)
+    result = _sale(gateway, payment, choice, merchant_initiated=merchant_initiated)
     if isinstance(choice, NewToken):  # what the token stood for, as the gateway tells it
         choice = look_up_details(gateway, choice, result)
     payment = record_gateway_outcome(payment.pk, result, source="portal", choice=choice)
@@ -297,7 +303,9 @@ def _blocked_message(provider: Provider) -> str:
     )
 
 
-def _sale(gateway: Gateway, payment: Payment, choice: PaymentChoice) -> GatewayResult:
+def _sale(
+    gateway: Gateway, payment: Payment, choice: PaymentChoice, *, merchant_initiated: bool = False
+) -> GatewayResult:
     """Phase two: the gateway call, outside any transaction. Whatever happens is an answer:
     an unexpected exception is an unknown outcome, to be looked up, never retried blindly."""
     common = {
@@ -316,10 +324,13 @@ def _sale(gateway: Gateway, payment: Payment, choice: PaymentChoice) -> GatewayR
             stored = None
             if method.kind == MethodKind.CARD:
                 stored = StoredCredential(
-                    initiated_by="customer",
+                    initiated_by="merchant" if merchant_initiated else "customer",
                     indicator="used",
                     initial_transaction_id=method.initial_transaction_id,
+                    billing_method="recurring" if merchant_initiated else "",
                 )
+            elif merchant_initiated:  # a recurring debit: CCD for a business, WEB for a person
+                common["sec_code"] = "CCD" if method.account_holder_type == "business" else "WEB"
             return gateway.sale(**common, vault_id=method.vault_id, stored_credential=stored)
         if isinstance(choice, NewCard):
             stored = (

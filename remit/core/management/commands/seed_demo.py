@@ -85,6 +85,12 @@ class Command(BaseCommand):
             provider.payment_options = PaymentOptions.BOTH
             provider.support_email = "billing@harborpoint.example"
             provider.support_phone = "(555) 010-4477"
+            # Autopay and reminders (docs/autopay.md), so the demo shows them.
+            provider.autopay_enabled = True
+            provider.autopay_on_due_date = True
+            provider.autopay_days_after_invoice = "15"
+            provider.reminders_enabled = True
+            provider.reminder_on_due_date = True
             provider.save()
 
         levels = ensure_system_security_levels()
