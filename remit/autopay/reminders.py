@@ -190,6 +190,12 @@ def notice_email(email):
     when = max(enrolment.charge_date(invoice), provider_today(provider))
     method = enrolment.payment_method.label
     lines = [f"We will charge {method} on {date_format(when, 'M j, Y')} for this invoice."]
+    fee = _surcharge(enrolment, invoice)
+    if fee:
+        lines = [
+            f"We will charge {method} on {date_format(when, 'M j, Y')} for this invoice: "
+            f"{format_money(invoice.balance)} plus a {format_money(fee)} card surcharge."
+        ]
     if enrolment.cap is not None and invoice.balance > enrolment.cap:
         lines = [
             f"This invoice is above your autopay cap of {format_money(enrolment.cap)}, so it "
@@ -203,3 +209,12 @@ def notice_email(email):
         rows=_rows(invoice),
         link=(portal_link(reverse("autopay")), "See autopay"),
     )
+
+
+def _surcharge(enrolment, invoice):
+    """The card surcharge the charge will add (the payment code's own rules), or 0."""
+    from remit.payments.services import SavedMethod
+    from remit.payments.surcharge import quote
+
+    choice = SavedMethod(method=enrolment.payment_method)
+    return quote(choice, organization=invoice.organization, base=invoice.balance).surcharge

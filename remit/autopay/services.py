@@ -108,7 +108,17 @@ def consent_for(terms: Terms, *, organization, provider: Provider, starts) -> st
         cap=terms.cap,
         starts=starts,
         contact=provider.support_email or provider.support_phone,
+        surcharge_percent=_surcharge_percent(terms.method, organization),
     )
+
+
+def _surcharge_percent(method: PaymentMethod, organization) -> Decimal | None:
+    """The surcharge the payment code would add to a charge of this method (same rules)."""
+    from remit.payments.services import SavedMethod
+    from remit.payments.surcharge import quote
+
+    adjustment = quote(SavedMethod(method=method), organization=organization, base=Decimal("100"))
+    return adjustment.surcharge_percent
 
 
 def enrol(
