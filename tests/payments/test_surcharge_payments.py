@@ -271,3 +271,37 @@ def test_home_and_the_invoice_list_say_card_payments_carry_a_surcharge(
     surcharging.enabled = False
     surcharging.save()  # the note is cached for pages: saving drops it
     assert note not in as_manager.get(reverse("home")).text
+
+
+def test_several_invoices_carry_one_surcharge_on_their_total(
+    as_manager, northwind, gateway, sandbox_gateway, surcharging
+):
+    from tests.payments.test_pay_several_view import URL, post_for
+
+    invoices = [
+        make_invoice(northwind, total="100.00", number="NW-7101"),
+        make_invoice(northwind, total="250.00", number="NW-7102"),
+        make_invoice(northwind, total="75.25", number="NW-7103"),
+    ]
+    page = as_manager.get(URL, {"all": "due", "add": "card"})
+    assert "on a credit card (none on debit or prepaid cards)" in page.text
+    response = looked_up(sandbox_gateway, "4111111111111111")
+    asked = as_manager.post(
+        URL,
+        post_for(page, invoices, response["token"], confirmed="", **relayed(response)),
+    )
+    fee = "$12.76"  # 3.00% of $425.25 = 12.7575, half up once for the payment
+    assert f"Pay $438.01 to Harbor Point IT with a new card, including a {fee} card surcharge?" in (
+        asked.text
+    )
+    done = as_manager.post(URL, post_for(page, invoices, response["token"], **relayed(response)))
+    assert "Payment has been processed" in done.text
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.surcharge_amount) == (D("425.25"), D("12.76"))
+    assert sorted(a.applied_amount for a in payment.allocations.all()) == [
+        D("75.25"),
+        D("100.00"),
+        D("250.00"),
+    ]
+    (sale,) = sales_at_gateway(sandbox_gateway)
+    assert sale.last_action("sale").amount == D("438.01")
