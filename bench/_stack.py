@@ -123,11 +123,11 @@ class Process:
 class Web(Process):
     """gunicorn with `workers` sync workers on a free port; knows its workers' pids."""
 
-    def __init__(self, env: dict[str, str], logs: Path, workers: int):
+    def __init__(self, env: dict[str, str], logs: Path, workers: int, name: str = "gunicorn"):
         self.port = free_port()
         self.workers = workers
         super().__init__(
-            "gunicorn",
+            name,
             [
                 PYTHON,
                 "-m",
@@ -185,5 +185,5 @@ def kill_pid(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def worker(env: dict[str, str], logs: Path) -> Process:
-    return Process("worker", [PYTHON, "-m", "remit", "worker", "--interval", "0.2"], env, logs)
+def worker(env: dict[str, str], logs: Path, name: str = "worker") -> Process:
+    return Process(name, [PYTHON, "-m", "remit", "worker", "--interval", "0.2"], env, logs)
