@@ -172,12 +172,19 @@ class Web(Process):
 
 
 def stop_all(*processes: Process) -> None:
-    """TERM to every one at once, then wait for each (KILL after 15 s)."""
+    """TERM to every one at once, then wait for each (KILL after 15 s). Once: a second TERM
+    would make a `remit worker` abandon the job it is finishing (django-tasks-db's worker takes
+    a second signal as "terminate the current task")."""
     for process in processes:
         if process.popen is not None and process.popen.poll() is None:
             process.popen.terminate()
     for process in processes:
-        process.stop()
+        if process.popen is None:
+            continue
+        try:
+            process.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def kill_pid(pid: int) -> None:

@@ -165,6 +165,9 @@ def check(sandbox, organization, mail_dir: Path, workers: int) -> bool:
         f"status {dict(by_status)}; claimed by how many workers each: {dict(runs)}; "
         f"per worker {sorted(by_worker.values(), reverse=True)}"
     )
+    for r in results:
+        if r.status not in ("SUCCESSFUL", "READY"):
+            say(f"  {r.status}: {r.task_path} {r.exception_class_path} {r.traceback[-300:]!r}")
     say(
         f"Email jobs: {len(email_jobs)} for {len(receipts)} receipts (most for one email: "
         f"{max(email_jobs.values(), default=0)}); periodic runs (one per job and slot): "
