@@ -123,11 +123,11 @@ class Process:
 class Web(Process):
     """gunicorn with `workers` sync workers on a free port; knows its workers' pids."""
 
-    def __init__(self, env: dict[str, str], logs: Path, workers: int):
+    def __init__(self, env: dict[str, str], logs: Path, workers: int, name: str = "gunicorn"):
         self.port = free_port()
         self.workers = workers
         super().__init__(
-            "gunicorn",
+            name,
             [
                 PYTHON,
                 "-m",
@@ -172,12 +172,19 @@ class Web(Process):
 
 
 def stop_all(*processes: Process) -> None:
-    """TERM to every one at once, then wait for each (KILL after 15 s)."""
+    """TERM to every one at once, then wait for each (KILL after 15 s). Once: a second TERM
+    would make a `remit worker` abandon the job it is finishing (django-tasks-db's worker takes
+    a second signal as "terminate the current task")."""
     for process in processes:
         if process.popen is not None and process.popen.poll() is None:
             process.popen.terminate()
     for process in processes:
-        process.stop()
+        if process.popen is None:
+            continue
+        try:
+            process.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def kill_pid(pid: int) -> None:
@@ -185,5 +192,5 @@ def kill_pid(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def worker(env: dict[str, str], logs: Path) -> Process:
-    return Process("worker", [PYTHON, "-m", "remit", "worker", "--interval", "0.2"], env, logs)
+def worker(env: dict[str, str], logs: Path, name: str = "worker") -> Process:
+    return Process(name, [PYTHON, "-m", "remit", "worker", "--interval", "0.2"], env, logs)
