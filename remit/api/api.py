@@ -388,7 +388,8 @@ def refund_create(
     )
 
 
-# The statement (remit/api/statements.py) and the PSA sync history (remit/psa/api.py) register
-# their operations on this API.
+# The statement (remit/api/statements.py), autopay (remit/autopay/api.py) and the PSA sync history
+# (remit/psa/api.py) register their operations on this API.
 from remit.api import statements as _statements  # noqa: E402, F401
+from remit.autopay import api as _autopay_api  # noqa: E402, F401
 from remit.psa import api as _psa_api  # noqa: E402, F401

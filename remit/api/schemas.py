@@ -360,6 +360,11 @@ class PaymentOut(Schema):
     method: MethodOut
     transaction_id: str
     return_code: str
+    initiated_by: Literal["payer", "autopay"] = Field(
+        description="autopay: charged by the autopay job with the organization's enrolled saved "
+        "method (a merchant-initiated stored-credential sale); payer: made by a person, in the "
+        "portal or through the API."
+    )
     created_at: datetime.datetime
     updated_at: datetime.datetime
     completed_at: datetime.datetime | None

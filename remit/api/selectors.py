@@ -30,10 +30,14 @@ class InvalidCursor(ValueError):
 def payments_represented(payments: QuerySet[Payment] | None = None) -> QuerySet[Payment]:
     """Payments with all that `payment_data` reads: the same few queries for any number of them
     (the payments, their refunds, their allocations with the invoices)."""
+    from remit.autopay.models import Attempt
+
     payments = Payment.objects.all() if payments is None else payments
     return payments.select_related("invoice", "organization", "payer").prefetch_related(
         "refunds",
         Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice")),
+        # Which payments the autopay job made (`initiated_by`): the attempts' ids derive their keys.
+        Prefetch("invoice__autopay_attempts", queryset=Attempt.objects.only("id", "invoice_id")),
     )
 
 
@@ -192,6 +196,8 @@ def refund_data(refund: Refund, payment: Payment) -> dict[str, Any]:
 def payment_data(payment: Payment) -> dict[str, Any]:
     """Masked: the method is its label ("Visa •••• 1111"), never more. Read it from
     `payments_represented()`, which fetches its refunds and allocations once for a whole page."""
+    from remit.autopay.charge import charged_by_autopay
+
     payer = payment.payer
     return {
         "id": payment.public_id,
@@ -210,6 +216,7 @@ def payment_data(payment: Payment) -> dict[str, Any]:
         "method": {"kind": payment.method_kind, "label": payment.method_label},
         "transaction_id": payment.transaction_id,
         "return_code": payment.return_code,
+        "initiated_by": "autopay" if charged_by_autopay(payment) else "payer",
         "created_at": payment.created_at,
         "updated_at": payment.updated_at,
         "completed_at": payment.completed_at,

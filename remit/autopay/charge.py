@@ -56,6 +56,18 @@ def attempt_key(attempt_id: int, try_number: int) -> uuid.UUID:
     return uuid.uuid5(ATTEMPT_NAMESPACE, f"autopay:{attempt_id}:{try_number}")
 
 
+def charged_by_autopay(payment: Payment) -> bool:
+    """Whether `payment` is a try of an autopay attempt of its invoice: its attempt key is one the
+    job derives. Reads `payment.invoice.autopay_attempts` (prefetched by the API's
+    payments_represented, so a page of payments costs one query more, not one per payment)."""
+    keys = {
+        attempt_key(attempt.pk, try_number)
+        for attempt in payment.invoice.autopay_attempts.all()
+        for try_number in range(1, Attempt.MAX_TRIES + 1)
+    }
+    return payment.attempt_key in keys
+
+
 def provider_today(provider: Provider, now: datetime.datetime | None = None) -> datetime.date:
     return timezone.localdate(now or timezone.now(), provider.zone)
 

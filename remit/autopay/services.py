@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from remit.audit.services import record_event
-from remit.autopay import consent
+from remit.autopay import consent, events
 from remit.autopay.models import Enrolment, Trigger
 from remit.core.models import Provider
 from remit.core.money import format_money
@@ -159,7 +159,13 @@ def enrol(
                             "__all__": f"Autopay is locked by {provider.name}. Contact them to change it."
                         }
                     )
-                _end(current, reason="Replaced by a new enrolment", by=staff or user, email=False)
+                _end(
+                    current,
+                    reason="Replaced by a new enrolment",
+                    code=events.EndReason.REPLACED,
+                    by=staff or user,
+                    email=False,
+                )
             enrolment = Enrolment.objects.create(
                 organization=organization,
                 user=user,
@@ -186,6 +192,7 @@ def enrol(
                 on_behalf=staff is not None,
             )
             _email("autopay_enrolled", enrolment)
+            events.enrolled(enrolment)
     except IntegrityError:  # another enrolment of the organization won the race
         raise EnrolmentRefused(
             {"__all__": "Autopay was just changed by someone else. Reload the page."}
@@ -203,21 +210,30 @@ def cancel(enrolment: Enrolment, *, user, ip_address: str | None = None, staff: 
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if locked.ended_at is not None:
             return locked
-        _end(locked, reason=f"Cancelled by {user.email}", by=user, ip_address=ip_address)
+        _end(
+            locked,
+            reason=f"Cancelled by {user.email}",
+            code=events.EndReason.CANCELLED,
+            by=user,
+            ip_address=ip_address,
+        )
     return locked
 
 
-def end_enrolments(enrolments, *, reason: str) -> int:
-    """Ended because the saved method was removed or its owner deactivated: both sides told."""
+def end_enrolments(enrolments, *, reason: str, code: str) -> int:
+    """Ended because the saved method was removed or its owner deactivated (`code`:
+    method_removed, user_deactivated): both sides told."""
     ended = 0
     with transaction.atomic():
         for enrolment in enrolments.select_for_update().filter(ended_at__isnull=True):
-            _end(enrolment, reason=reason, by=None)
+            _end(enrolment, reason=reason, code=code, by=None)
             ended += 1
     return ended
 
 
-def _end(enrolment: Enrolment, *, reason: str, by, ip_address=None, email: bool = True) -> None:
+def _end(
+    enrolment: Enrolment, *, reason: str, code: str, by, ip_address=None, email: bool = True
+) -> None:
     enrolment.ended_at = timezone.now()
     enrolment.end_reason = reason[:200]
     enrolment.ended_by = by
@@ -237,6 +253,7 @@ def _end(enrolment: Enrolment, *, reason: str, by, ip_address=None, email: bool 
         ip_address=ip_address,
         summary=f"Autopay with {enrolment.payment_method.label} ended: {reason}",
     )
+    events.cancelled(enrolment, code)
     if email:
         _email("autopay_ended", enrolment)
 

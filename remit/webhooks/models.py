@@ -15,6 +15,12 @@ class EventType(models.TextChoices):
     PAYMENT_FAILED = "payment.failed", "payment.failed — declined or refused"
     PAYMENT_RETURNED = "payment.returned", "payment.returned — eCheck returned by the bank"
     PAYMENT_REFUNDED = "payment.refunded", "payment.refunded — refunded or voided"
+    AUTOPAY_ENROLLED = "autopay.enrolled", "autopay.enrolled — an organization enrolled in autopay"
+    AUTOPAY_CANCELLED = (
+        "autopay.cancelled",
+        "autopay.cancelled — an autopay enrolment ended (cancelled, replaced, method removed, "
+        "user deactivated)",
+    )
     SYNC_FINISHED = "sync.finished", "sync.finished — a PSA (Autotask) sync run ended"
 
 

@@ -14,6 +14,7 @@ import datetime
 import json
 import logging
 import uuid
+from collections.abc import Callable
 
 import httpx
 from django.conf import settings
@@ -93,6 +94,33 @@ def _deliveries_create(payment: Payment, event: str, refund: Refund | None):
             endpoint=endpoint, event_id=event_id, event_type=event, payment=payment, body=body
         )
         deliver_webhook.enqueue(delivery.pk)  # the job row commits with the payment's change
+        deliveries.append(delivery)
+    return deliveries
+
+
+def deliveries_for_event(event: str, data: Callable[[], dict]) -> list[WebhookDelivery]:
+    """An event not about a payment (`sync.finished`, `autopay.*`): {id, type, created, data},
+    one delivery per endpoint that wants it, written in the caller's transaction. `data` is
+    called only when an endpoint wants the event."""
+    from ninja.responses import NinjaJSONEncoder
+
+    from remit.webhooks.tasks import deliver_webhook
+
+    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
+    if not endpoints:
+        return []
+    event_id = uuid.uuid4()
+    body = json.dumps(
+        {"id": str(event_id), "type": event, "created": timezone.now(), "data": data()},
+        cls=NinjaJSONEncoder,
+        separators=(",", ":"),
+    )
+    deliveries = []
+    for endpoint in endpoints:
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_id=event_id, event_type=event, body=body
+        )
+        deliver_webhook.enqueue(delivery.pk)
         deliveries.append(delivery)
     return deliveries
 

@@ -110,6 +110,7 @@ class TestAddresses:
         assert operations == {
             ("PUT", "/api/organizations/{external_id}"),
             ("GET", "/api/organizations/{external_id}/statement"),
+            ("GET", "/api/organizations/{external_id}/autopay"),
             ("PUT", "/api/users/{external_id}"),
             ("PUT", "/api/invoices/{number}"),
             ("GET", "/api/payments"),

@@ -16,6 +16,7 @@ from remit.outbox.models import OutgoingEmail
 from remit.outbox.services import email_attempt
 from remit.payments.models import MethodKind, PaymentMethod
 from remit.payments.services import pay_invoice
+from tests.api.conftest import api, make_key, psa_key  # noqa: F401  (the API's keys)
 from tests.factories import make_invoice
 from tests.payments.conftest import new_card
 

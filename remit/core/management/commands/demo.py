@@ -94,6 +94,13 @@ class Command(BaseCommand):
                     env=env,
                 )
             )
+        if importlib.util.find_spec("sandbox_gateway"):
+            # Autopay needs a card in the sandbox's vault: saved once the sandbox answers, before
+            # the worker's first autopay and reminders runs (remit/autopay/demo.py).
+            self._wait_until_serving(
+                f"http://127.0.0.1:{gateway_port}/", processes, any_answer=True
+            )
+            subprocess.run([*remit, "seed-demo", "--autopay", "-v", "0"], env=env, check=True)  # noqa: S603
         processes.append(subprocess.Popen([*remit, "worker"], env=env))  # noqa: S603
         processes.append(
             subprocess.Popen([*remit, "runserver", f"127.0.0.1:{port}"], env=env)  # noqa: S603
@@ -116,12 +123,14 @@ class Command(BaseCommand):
                     process.kill()
 
     @staticmethod
-    def _wait_until_serving(url: str, processes: list, timeout: float = 60.0) -> None:
+    def _wait_until_serving(
+        url: str, processes: list, timeout: float = 60.0, any_answer: bool = False
+    ) -> None:
         """Print the welcome once the web server answers, not before (nor never, if one died)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and all(p.poll() is None for p in processes):
             try:
-                if httpx.get(url, timeout=2.0).status_code == 200:
+                if httpx.get(url, timeout=2.0).status_code == 200 or any_answer:
                     return
             except httpx.HTTPError:
                 pass
@@ -167,5 +176,10 @@ class Command(BaseCommand):
                 f"runs now: back office → Autotask, "
                 f"http://127.0.0.1:{port}/backoffice/psa/psaconnection/)"
             )
+        out.write(
+            "Autopay: Contoso Ltd pays by Visa •••• 1111 on the due date; its invoice due today is "
+            "charged by the worker within a minute (receipt printed here; back office → Autopay "
+            "attempts). Northwind's invoice due today gets a payment reminder, printed here."
+        )
         out.write("Receipts and password-reset emails are printed here. Press Ctrl+C to stop.")
         out.write("")

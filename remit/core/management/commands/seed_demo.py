@@ -74,8 +74,32 @@ def _lines(seats: int, month: datetime.date, n: int) -> tuple[list[LineSpec], De
 class Command(BaseCommand):
     help = "Load the demo provider, organizations, people and invoices (safe to run twice)."
 
-    @transaction.atomic
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--autopay",
+            action="store_true",
+            help="Only the autopay set-up (remit/autopay/demo.py), once the sandbox gateway runs: "
+            "Contoso's manager saves the test Visa and enrols; an invoice of each organization "
+            "falls due today (charged, reminded by the worker).",
+        )
+
     def handle(self, *args, **options):
+        if options["autopay"]:
+            from remit.autopay.demo import prepare_autopay_demo
+
+            done = prepare_autopay_demo()
+            if options["verbosity"]:
+                enrolment = done["enrolment"]
+                self.stdout.write(
+                    f"Autopay: {enrolment.organization} with {enrolment.payment_method.label}; "
+                    f"invoice {done['charged_invoice'].number} is charged by the worker, "
+                    f"{done['reminded_invoice'].number} reminded."
+                )
+            return
+        self._seed(**options)
+
+    @transaction.atomic
+    def _seed(self, **options):
         provider = Provider.load()
         if provider.name == Provider._meta.get_field("name").default:
             provider.name = "Harbor Point IT"
