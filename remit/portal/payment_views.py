@@ -68,9 +68,15 @@ def make_payment(request, pk: int):
         blocked = IN_FLIGHT_MESSAGE
     if blocked is None:
         blocked = _pause_message(request, provider)  # told when the window opens, not after
-    replay = request.method == "POST" and _is_replay(request, invoice)
+    # The same window posted again: pay_invoice returns its first outcome. Asked only when it
+    # changes what the view does (something would stop a first post; the amount due moved): a
+    # first post is never a replay, and pay_invoice looks the key up under the invoice's lock.
+    replay = request.method == "POST" and (
+        blocked is not None or request.POST.get("amount") != str(invoice.amount_due)
+    )
+    replay = replay and _is_replay(request, invoice)
     if replay:
-        blocked = None  # the same window posted again: pay_invoice returns its first outcome
+        blocked = None
     methods, form_kwargs = offered_methods(request)
     context = {
         "invoice": invoice,
@@ -144,7 +150,7 @@ def make_payment(request, pk: int):
     finally:
         del choice  # the card or account details go no further
 
-    invoice.refresh_from_db()
+    invoice = _invoice_after(payment, invoice)
     context.update(payment=payment, invoice=invoice)
     if show_outcome(context, payment):
         response = _render(request, context, template="portal/payment_done.html")
@@ -155,6 +161,17 @@ def make_payment(request, pk: int):
     context["contact_provider"] = True
     context["form"] = fresh_form(form, form_kwargs)
     return _render(request, context)
+
+
+def _invoice_after(payment: Payment, invoice):
+    """The invoice as the payment left it: the copy phase three read under its lock and updated
+    (no read again), or, for a replayed window, read afresh."""
+    after = payment.invoice if Payment.invoice.is_cached(payment) else None
+    if after is None or after.pk != invoice.pk:
+        invoice.refresh_from_db()
+        return invoice
+    after.payment_pending = invoice.payment_pending  # get_invoice_for's annotation, as before
+    return after
 
 
 def decline_message(payment: Payment) -> str:

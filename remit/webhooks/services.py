@@ -69,23 +69,24 @@ def event_body(event_id: uuid.UUID, event_type: str, payment: Payment, refund: R
 def deliveries_for_payment_change(
     sender, *, payment: Payment, event: str, refund: Refund | None = None, **kwargs
 ) -> list[WebhookDelivery]:
-    """The payment_changed listener (runs inside the payment's transaction)."""
+    """The payment_changed listener (runs inside the payment's transaction). One read of the
+    active endpoints; with none that want the event (the usual case), nothing more."""
+    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
+    if not endpoints:
+        return []
     try:
         # A savepoint: should building the deliveries ever fail, the payment's own change still
         # commits. Money recorded matters more than a notification; the error is logged loudly.
         with transaction.atomic():
-            return _deliveries_create(payment, event, refund)
+            return _deliveries_create(payment, event, refund, endpoints)
     except Exception:
         logger.exception("webhook deliveries for payment %s (%s) failed", payment.pk, event)
         return []
 
 
-def _deliveries_create(payment: Payment, event: str, refund: Refund | None):
+def _deliveries_create(payment: Payment, event: str, refund: Refund | None, endpoints):
     from remit.webhooks.tasks import deliver_webhook
 
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
-    if not endpoints:
-        return []
     event_id = uuid.uuid4()
     body = event_body(event_id, event, payment, refund)
     deliveries = []

@@ -32,6 +32,19 @@ from remit.payments.services.state import (
 
 logger = logging.getLogger(__name__)
 
+# The payment's columns phase three sets besides the state (written with update_fields).
+_OUTCOME_FIELDS = (
+    "transaction_id",
+    "auth_code",
+    "response_code",
+    "response_text",
+    "avs_response",
+    "cvv_response",
+    "method_brand",
+    "method_last4",
+    "card_category",
+)
+
 
 def record_gateway_outcome(
     payment_id: int,
@@ -51,6 +64,8 @@ def record_gateway_outcome(
             logger.info("payment %s already %s; answer ignored", payment.order_id, payment.state)
             return payment
         locked = lock_invoices(payment)
+        if payment.invoice_id in locked.invoices:  # read under the lock: the caller's copy too
+            payment.invoice = locked.invoices[payment.invoice_id]
         payment.transaction_id = _clean(result.transaction_id, 64) or payment.transaction_id
         payment.auth_code = _clean(result.auth_code, 32)
         payment.response_code = _clean(result.response_code, 8)
@@ -79,6 +94,7 @@ def record_gateway_outcome(
                 source=source,
                 message=_approved_message(payment),
                 data=data,
+                fields=_OUTCOME_FIELDS,
             )
             _after_approval(payment, result, choice)
         elif result.outcome == Outcome.DECLINED:
@@ -89,6 +105,7 @@ def record_gateway_outcome(
                 source=source,
                 message=f"Declined: {payment.response_text} ({payment.response_code})",
                 data=data,
+                fields=_OUTCOME_FIELDS,
             )
             _count_failure(payment)
         elif result.outcome == Outcome.ERROR and not result.needs_lookup:
@@ -99,6 +116,7 @@ def record_gateway_outcome(
                 source=source,
                 message=f"Refused by the gateway: {payment.response_text} ({payment.response_code})",
                 data=data,
+                fields=_OUTCOME_FIELDS,
             )
             _count_failure(payment)
         else:
@@ -116,6 +134,7 @@ def record_gateway_outcome(
                 source=source,
                 message=f"Outcome unknown: {why}",
                 data=data,
+                fields=_OUTCOME_FIELDS,
             )
             from remit.payments.tasks import reconcile_payment_task
 

@@ -143,21 +143,18 @@ def _raise_limit_refusal(refusal: str | None, provider: Provider) -> None:
 
 
 def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address, provider):
-    """Phase one: one short transaction."""
-    existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
-    if existing is not None:
-        return _replay(existing, invoice, choice, save_method), False
-
-    _check_choice(user, choice, provider)
+    """Phase one: one short transaction. The attempt key is looked up once, under the invoice's
+    lock: a window posted twice (or a retry racing its first post) waits for the first post's
+    transaction and then finds its payment, so it is answered with that payment's outcome."""
     is_new = not isinstance(choice, SavedMethod)
 
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-            # Under the invoice's lock, look again: the same window may have won the race.
             existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
             if existing is not None:
                 return _replay(existing, invoice, choice, save_method), False
+            _check_choice(user, choice, provider)
             if problem := invoice_payable_problem(locked):
                 raise PaymentRefused(problem, "not_payable")
             if PaymentAllocation.objects.filter(invoice=locked, in_flight=True).exists():
@@ -195,6 +192,7 @@ def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, 
     )
     # The seed's flow: a payment of one invoice, in full, is a one-allocation payment.
     PaymentAllocation.objects.create(payment=payment, invoice=locked, amount=amount)
+    payment.invoice_numbers = locked.number  # for the gateway's description (_numbers)
     _record_start(
         payment,
         provider,
@@ -211,7 +209,11 @@ def _create_payment(
     """The payment row, as processing (its allocations are the caller's), with the surcharge or
     discount the server decides for this method (never one posted)."""
     kind, brand, last4 = describe_choice(choice)
-    adjustment = surcharge.quote(choice, organization=first.organization, base=amount)
+    # The payer's organization (loaded with the user) is the invoices' one: no read of it again.
+    organization = user.organization if user.organization_id == first.organization_id else None
+    adjustment = surcharge.quote(
+        choice, organization=organization or first.organization, base=amount
+    )
     return Payment.objects.create(
         invoice=first,
         organization_id=first.organization_id,
@@ -287,7 +289,9 @@ def _record_debit_authorization(payment: Payment, provider: Provider, user, ip_a
 
 def _numbers(payment: Payment) -> str:
     """The invoice numbers a payment pays (one, in the seed's flow), for the gateway and the
-    eCheck authorization text."""
+    eCheck authorization text. A one-invoice payment just inserted knows its number already."""
+    if known := getattr(payment, "invoice_numbers", None):
+        return known
     numbers = list(
         payment.allocations.order_by("invoice__due_date", "invoice_id").values_list(
             "invoice__number", flat=True
@@ -308,14 +312,13 @@ def _sale(
 ) -> GatewayResult:
     """Phase two: the gateway call, outside any transaction. Whatever happens is an answer:
     an unexpected exception is an unknown outcome, to be looked up, never retried blindly."""
+    numbers = _numbers(payment)
     common = {
         "amount": payment.charged_amount,  # the invoices' amount, plus a surcharge or less a discount
         "surcharge": payment.surcharge_amount or None,
         "order_id": payment.order_id,
         "ip_address": payment.ip_address or "",
-        "description": f"Invoice{'s' if ',' in _numbers(payment) else ''} {_numbers(payment)}"[
-            :255
-        ],
+        "description": f"Invoice{'s' if ',' in numbers else ''} {numbers}"[:255],
         "po_number": payment.invoice.number,
     }
     try:

@@ -49,6 +49,17 @@ def _count_failure(payment: Payment) -> None:
         )
 
 
+# What _transition itself changes on the payment (updated_at: auto_now).
+_STATE_FIELDS = (
+    "state",
+    "applied_amount",
+    "completed_at",
+    "settled_at",
+    "returned_at",
+    "updated_at",
+)
+
+
 @dataclass
 class Locked:
     """A payment's allocations and their invoices, locked (in _transition's caller's transaction)."""
@@ -78,10 +89,12 @@ def _transition(
     message: str = "",
     data: dict | None = None,
     emit: bool = True,
+    fields: tuple[str, ...] | None = None,
 ) -> bool:
     """Move a payment (locked, with its invoices locked) along the table of allowed transitions,
     applying or unapplying each allocation's money on its invoice. Moving to the current state is
-    a no-op."""
+    a no-op. `fields`: the other columns the caller changed on the payment, written with the
+    state's own (an UPDATE of those only); None writes every column."""
     from_state = payment.state
     if from_state == to_state:
         logger.info("payment %s is already %s", payment.order_id, to_state)
@@ -113,7 +126,10 @@ def _transition(
         payment.settled_at = now
     if to_state == PaymentState.RETURNED:
         payment.returned_at = now
-    payment.save()
+    if fields is None:
+        payment.save()
+    else:
+        payment.save(update_fields=[*_STATE_FIELDS, *fields])
     PaymentAllocation.objects.bulk_update(locked.allocations, ["applied_amount", "in_flight"])
     for invoice in changed_invoices:
         invoice.save(update_fields=["amount_paid", "updated_at"])
