@@ -165,12 +165,15 @@ def make_payment(request, pk: int):
 
 def _invoice_after(payment: Payment, invoice):
     """The invoice as the payment left it: the copy phase three read under its lock and updated
-    (no read again), or, for a replayed window, read afresh."""
+    (only its generated amount due read again), or, for a replayed window, read afresh."""
     after = payment.invoice if Payment.invoice.is_cached(payment) else None
     if after is None or after.pk != invoice.pk:
         invoice.refresh_from_db()
         return invoice
     after.payment_pending = invoice.payment_pending  # get_invoice_for's annotation, as before
+    # amount_due is a generated column: the database computed it on save, the copy still holds
+    # the value from before the payment (the done page showed the old amount due).
+    after.refresh_from_db(fields=["amount_due"])
     return after
 
 

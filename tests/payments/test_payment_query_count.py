@@ -12,7 +12,7 @@ from tests.payments.test_make_payment_view import attempt_key, post, window
 
 pytestmark = pytest.mark.django_db
 
-EXPECTED = 30
+EXPECTED = 31  # 30, and the invoice's generated amount due read back for the done page
 
 
 def test_a_saved_card_payment_runs_a_fixed_number_of_statements(
@@ -30,6 +30,8 @@ def test_a_saved_card_payment_runs_a_fixed_number_of_statements(
     with CaptureQueriesContext(connection) as captured:
         response = post(as_manager, due_invoice, data)
     assert "Payment has been processed" in response.text
+    # The done page shows what is left to pay now, not what was due before.
+    assert "<dt>Amount Due</dt><dd>$0.00" in response.text
     due_invoice.refresh_from_db()
     assert due_invoice.amount_due == 0
     assert due_invoice.payments.get().state == PaymentState.APPROVED
