@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from e2e.conftest import sign_in
+from e2e.conftest import assert_accessible, sign_in
 from e2e.test_make_payment import (
     assert_no_csp_violation,
     confirm_button,
@@ -70,12 +70,14 @@ def test_a_credit_card_shows_the_surcharge_before_confirming_and_after(
         f"{money(fee)} card surcharge?"
     )
     screenshot("confirm", full_page=False)
+    assert_accessible(page)  # at desktop and phone widths
     assert not Payment.objects.exists()
     confirm_button(page).click()
     expect(page.get_by_text("Payment has been processed")).to_be_visible()
     expect(page.get_by_text("Card surcharge (3.00%)")).to_be_visible()
     expect(page.get_by_text(money(base + fee))).to_be_visible()  # Total charged
     screenshot("banner", full_page=False)
+    assert_accessible(page)  # at desktop and phone widths
     assert_no_csp_violation(page)
     payment = Payment.objects.get()
     assert (payment.amount, payment.surcharge_amount) == (base, fee)
@@ -144,6 +146,7 @@ def test_choosing_an_echeck_removes_it(page, surcharging, screenshot):
         f"Total {money(base + fee)}."
     )
     screenshot("credit-chosen", full_page=False)
+    assert_accessible(page)  # at desktop and phone widths
     echeck.check()
     expect(note).to_be_hidden()
     card.check()
