@@ -9,8 +9,10 @@ The database is migrated and given fresh data on every run: `--organizations` or
 with a manager whose Visa is in the sandbox's vault and enrolled in autopay (on the due date), and
 `--invoices` invoices between them, all due today (distinct amounts, so the gateway's duplicate
 check never fires). Then `--workers` processes run `run_autopay()` at the same moment; the wall
-time until all have finished is the job's time. Afterwards it checks what the tests check: every
-invoice charged once, one sale each at the gateway."""
+time until all have finished is the job's time. Afterwards it checks what the tests check, for this
+run's invoices (earlier runs' rows stay in the database): every invoice has one attempt, charged,
+and nothing left due; the sandbox (fresh each run) holds one sale per invoice. Any check failing
+exits 1."""
 
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ def setup_django(sandbox_url: str, security_key: str) -> None:
     django.setup()
 
 
-def prepare(organizations: int, invoices: int) -> None:
+def prepare(organizations: int, invoices: int) -> str:
+    """Returns the prefix of this run's invoice numbers."""
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -111,6 +114,7 @@ def prepare(organizations: int, invoices: int) -> None:
             )
     Invoice.objects.bulk_create(rows, batch_size=2000)
     print(f"prepared {len(rows)} invoices due {today} in {organizations} organizations")
+    return f"B{run}-"
 
 
 def worker(barrier, results, sandbox_url, security_key):
@@ -136,7 +140,7 @@ def main() -> None:
 
     with SandboxGatewayProcess() as sandbox:
         setup_django(sandbox.url, sandbox.security_key)
-        prepare(args.organizations, args.invoices)
+        prefix = prepare(args.organizations, args.invoices)
         from django.db import connections
 
         connections.close_all()
@@ -158,19 +162,38 @@ def main() -> None:
         for process in processes:
             process.join()
 
-        from django.db.models import Count
+        from django.db.models import Count, Sum
 
         from remit.autopay.models import Attempt
+        from remit.billing.models import Invoice
 
-        by_state = dict(Attempt.objects.values_list("state").annotate(n=Count("id")))
+        mine = Attempt.objects.filter(invoice__number__startswith=prefix)
+        by_state = dict(mine.values_list("state").annotate(n=Count("id")))
+        per_invoice = set(
+            mine.values("invoice").annotate(n=Count("id")).values_list("n", flat=True)
+        )
+        left_due = Invoice.objects.filter(number__startswith=prefix).aggregate(s=Sum("amount_due"))
         sales = sandbox.health()
         print(f"workers: {args.workers}")
         for seconds, counts in outcomes:
             print(f"  one worker: {seconds:.1f} s  {counts}")
-        print(f"attempts by state: {by_state}")
+        print(f"this run's attempts by state: {by_state}; attempts per invoice: {per_invoice}")
+        print(f"left due on this run's invoices: {left_due['s']}")
         print(f"sandbox: {sales}")
         charged = by_state.get("charged", 0)
         print(f"wall time: {wall:.1f} s for {charged} charges ({charged / wall:.1f} per second)")
+        failures = []
+        if by_state != {"charged": args.invoices}:
+            failures.append(f"expected {args.invoices} attempts, all charged")
+        if per_invoice != {1}:
+            failures.append("an invoice with more than one attempt")
+        if left_due["s"] != 0:
+            failures.append("an invoice left with something due")
+        if sales.get("transactions") != args.invoices:
+            failures.append(f"expected {args.invoices} sales at the sandbox")
+        if failures:
+            sys.exit("FAIL: " + "; ".join(failures))
+        print("OK: every invoice charged once, one sale each at the gateway")
 
 
 if __name__ == "__main__":
