@@ -38,12 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _payers
 import _stack
 from _payers import Payer
 from faults import Data, say
-
-from remit.testing import SandboxGatewayProcess
 
 
 def pay(payer: Payer, post_to: str) -> str:
@@ -228,35 +225,15 @@ def main() -> int:
     if not base.startswith("postgres"):
         parser.error("DATABASE_URL must be a PostgreSQL database (the workers share its queue)")
 
-    started = time.monotonic()
-    with (
-        _stack.scratch_database(base, options.keep_database) as url,
-        SandboxGatewayProcess(extra_args=("--quiet",)) as sandbox,
-    ):
-        _payers.SANDBOX = sandbox
-        logs = Path(sandbox.db_path).parent  # the sandbox's temporary directory, removed with it
+    def extra_env(logs: Path) -> dict[str, str]:
         (logs / "mail").mkdir()
-        env = {
-            **_stack.environment(url, sandbox, logs),
+        return {
             "CACHE_URL": f"redis://127.0.0.1:6379/{options.redis_db}",
             "EMAIL_BACKEND": "bench._mail.EmailBackend",  # files, one per message sent
             "REMIT_BENCH_MAIL_DIR": str(logs / "mail"),
         }
-        os.environ.update(env)
-        _stack.remit(env, "migrate", "-v", "0")
-        _stack.remit(env, "collectstatic", "--noinput", "-v", "0")
-        say("migrated, static files collected")
-        import django
 
-        django.setup()
-        try:
-            ok = run(options, env, sandbox, logs)
-        finally:
-            from django.db import connections
-
-            connections.close_all()  # before the scratch database is dropped
-    say(f"{'OK' if ok else 'FAIL'} in {time.monotonic() - started:.0f} s")
-    return 0 if ok else 1
+    return _stack.run_bench(options, run, say, extra_env=extra_env)
 
 
 if __name__ == "__main__":
