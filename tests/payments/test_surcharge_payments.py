@@ -15,7 +15,7 @@ from remit.payments.surcharge_models import SurchargePolicy
 from tests.factories import make_invoice
 from tests.payments.conftest import sales_at_gateway
 from tests.payments.test_card_category import DEBIT, looked_up, relayed
-from tests.payments.test_make_payment_view import attempt_key, card_post, post, window
+from tests.payments.test_make_payment_view import bank_post, card_post, post, window
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -162,24 +162,16 @@ def test_the_question_shows_the_tokenized_card_in_place_of_the_empty_fields(
 def test_a_new_bank_account_asked_about_is_shown_in_place_of_its_fields(
     as_manager, due_invoice, gateway, sandbox_gateway, surcharging
 ):
-    data = {
-        "attempt_key": attempt_key(window(as_manager, due_invoice, add="bank")),
-        "amount": "1234.00",
-        "method": "new_bank",
-        "confirmed": "",
-        "payment_token": sandbox_gateway.check_token("24413815", "490000018"),
-        "method_label": "Checking account •••• 3815",
-        "authorize": "on",
-        "bank-account_holder_type": "personal",
-        "bank-account_type": "checking",
-        "bank-first_name": "Nancy",
-        "bank-last_name": "Davolio",
-        "bank-address1": "1 Main St",
-        "bank-city": "Seattle",
-        "bank-state": "WA",
-        "bank-zip": "98122",
-        "bank-country": "US",
-    }
+    token = sandbox_gateway.check_token("24413815", "490000018")
+    data = bank_post(
+        window(as_manager, due_invoice, add="bank"),
+        due_invoice,
+        token,
+        confirmed="",
+        method_label="Checking account •••• 3815",
+        authorize="on",
+        **{"bank-account_holder_type": "personal"},
+    )
     page = post(as_manager, due_invoice, data)
     assert "Pay $1,234.00 to Harbor Point IT with Checking account •••• 3815?" in page.text
     tokenized = re.search(r'<div class="tokenized" data-tokenized>(.*?)</div>', page.text, re.S)
