@@ -1,5 +1,6 @@
-"""The processes bench/faults.py runs: a scratch database, gunicorn with several workers and Remit's
-background worker — each on a free port or file of its own, each stopped at the end."""
+"""The processes bench/faults.py and bench/scale_out.py run: a scratch database, the sandbox gateway,
+gunicorn with several workers and Remit's background workers — each on a free port or file of its
+own, each stopped at the end — and `run_bench()`, the life of one run around them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from _env import bench_environment
+
+from remit.testing import SandboxGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -194,3 +197,36 @@ def kill_pid(pid: int) -> None:
 
 def worker(env: dict[str, str], logs: Path, name: str = "worker") -> Process:
     return Process(name, [PYTHON, "-m", "remit", "worker", "--interval", "0.2"], env, logs)
+
+
+def run_bench(options, run, say, *, extra_env=None) -> int:
+    """One run: a scratch database next to DATABASE_URL's (`options.keep_database` keeps it) and
+    the sandbox gateway; Remit's environment (plus `extra_env(logs)`) in this process and for its
+    subprocesses, the database migrated, static files collected, Django set up here; then
+    `run(options, env, sandbox, logs)` (True: all checks held). Says OK or FAIL; the exit status.
+    `logs` is the sandbox's temporary directory, removed with it."""
+    import _payers
+
+    started = time.monotonic()
+    with (
+        scratch_database(os.environ.get("DATABASE_URL", ""), options.keep_database) as url,
+        SandboxGatewayProcess(extra_args=("--quiet",)) as sandbox,
+    ):
+        _payers.SANDBOX = sandbox
+        logs = Path(sandbox.db_path).parent
+        env = {**environment(url, sandbox, logs), **(extra_env(logs) if extra_env else {})}
+        os.environ.update(env)
+        remit(env, "migrate", "-v", "0")
+        remit(env, "collectstatic", "--noinput", "-v", "0")
+        say("migrated, static files collected")
+        import django
+
+        django.setup()
+        try:
+            ok = run(options, env, sandbox, logs)
+        finally:
+            from django.db import connections
+
+            connections.close_all()  # before the scratch database is dropped
+    say(f"{'OK' if ok else 'FAIL'} in {time.monotonic() - started:.0f} s")
+    return 0 if ok else 1

@@ -41,11 +41,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _payers
 import _stack
 from _payers import Payer, pay_all
-
-from remit.testing import SandboxGatewayProcess
 
 SMALL = {"invoices": 2, "payers": 5, "drops": 8, "timeouts": 2, "http500": 3, "garbage": 3}
 FULL = {"invoices": 20, "payers": 50, "drops": 1000, "timeouts": 50, "http500": 50, "garbage": 50}
@@ -317,31 +314,10 @@ def main() -> int:
     if options.web_kills is None:
         options.web_kills = 1 if options.small else 5
 
-    started = time.monotonic()
-    base = os.environ.get("DATABASE_URL", "")
-    options.backend = "PostgreSQL" if base.startswith("postgres") else "SQLite"
-    with (
-        _stack.scratch_database(base, options.keep_database) as url,
-        SandboxGatewayProcess(extra_args=("--quiet",)) as sandbox,
-    ):
-        _payers.SANDBOX = sandbox
-        logs = Path(sandbox.db_path).parent  # the sandbox's temporary directory, removed with it
-        env = _stack.environment(url, sandbox, logs)
-        os.environ.update(env)
-        _stack.remit(env, "migrate", "-v", "0")
-        _stack.remit(env, "collectstatic", "--noinput", "-v", "0")
-        say("migrated, static files collected")
-        import django
-
-        django.setup()
-        try:
-            ok = run(options, env, sandbox, logs)
-        finally:
-            from django.db import connections
-
-            connections.close_all()  # before the scratch database is dropped
-    say(f"{'OK' if ok else 'FAIL'} in {time.monotonic() - started:.0f} s")
-    return 0 if ok else 1
+    options.backend = (
+        "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
+    )
+    return _stack.run_bench(options, run, say)
 
 
 if __name__ == "__main__":

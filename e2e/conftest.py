@@ -100,11 +100,13 @@ def accessibility_problems(page, screenshot_name: str | None = None) -> list[str
 CHECKER_STYLE_REFUSED = "Applying inline style violates the following Content Security Policy"
 
 
-def assert_accessible(page) -> None:
-    """Check the page as it is now (an open dialog included) at both widths."""
+def assert_accessible(page, screenshot_name: str | None = None) -> None:
+    """Check the page as it is now (an open dialog included) at both widths; with
+    REMIT_SCREENSHOTS=1 and a `screenshot_name`, each width is saved under
+    artifacts/screenshots/pages/ as <name>-<width>.png."""
     errors = getattr(page, "console_errors", None)
     before = len(errors) if errors is not None else 0
-    problems = accessibility_problems(page)
+    problems = accessibility_problems(page, screenshot_name)
     if errors is not None:
         errors[before:] = [e for e in errors[before:] if not e.startswith(CHECKER_STYLE_REFUSED)]
     assert problems == [], f"{page.url} is not accessible:\n" + "\n".join(problems)

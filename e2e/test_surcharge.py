@@ -1,5 +1,8 @@
 """Card surcharges in a real browser: shown as soon as the method is known, repeated in the
-confirmation, on the banner and the receipt; none for a debit card; gone when eCheck is chosen."""
+confirmation, on the banner and the receipt; none for a debit card; gone when eCheck is chosen.
+A new card's confirmation (asked by the server, which alone knows the card's category) shows the
+card the token stands for in place of the gateway's fields, drawn anew empty; "Use a different
+card" withdraws the question and shows the fields again."""
 
 import datetime
 import re
@@ -15,6 +18,7 @@ from e2e.test_make_payment import (
     confirm_button,
     fill_address,
     fill_card,
+    hosted,
     open_invoice,
     open_window,
     paying,  # noqa: F401  (a fixture)
@@ -69,8 +73,10 @@ def test_a_credit_card_shows_the_surcharge_before_confirming_and_after(
         f"Pay {money(base + fee)} to Harbor Point IT with Visa •••• 1111, including a "
         f"{money(fee)} card surcharge?"
     )
+    # Behind the question, the card it is about, not the gateway's fields drawn anew and empty.
+    assert_shows_the_tokenized_card(dialog, "Visa •••• 1111")
     screenshot("confirm", full_page=False)
-    assert_accessible(page)  # at desktop and phone widths
+    assert_accessible(page, "surcharge_confirm-new-card")  # at desktop and phone widths
     assert not Payment.objects.exists()
     confirm_button(page).click()
     expect(page.get_by_text("Payment has been processed")).to_be_visible()
@@ -89,15 +95,106 @@ def test_a_credit_card_shows_the_surcharge_before_confirming_and_after(
     assert f"Card surcharge (3.00%): {money(fee)}" in receipt.body
 
 
-def test_a_debit_card_carries_none(page, surcharging, sandbox_gateway):
-    base = due("NW-1001")
+def new_card_asked(page, number="4111111111111111", cvv="123"):
+    """Signed in, NW-1001's window, a new card and the address typed, Process Payment: the window
+    and the server's question."""
     sign_in(page, "manager@northwind.example")
     open_invoice(page, "NW-1001")
     dialog = open_window(page)
-    fill_card(page, number="4000056655665556")
+    fill_card(page, number=number, cvv=cvv)
     fill_address(dialog)
     dialog.get_by_role("button", name="Process Payment").click()
+    return dialog, page.get_by_role("alertdialog")
+
+
+def assert_shows_the_tokenized_card(dialog, label):
+    card = dialog.locator("[data-tokenized]")
+    expect(card).to_be_visible()
+    expect(card).to_have_text(re.compile(rf"^\s*Card\s+{label}\s+Use a different card\s*$"))
+    expect(dialog.get_by_text("Credit Card Number", exact=True)).to_be_hidden()
+    expect(dialog.locator("iframe[title='Credit Card Number']")).to_be_hidden()
+    expect(dialog.locator("iframe[title='CVV']")).to_be_hidden()
+    expect(dialog.get_by_label("First Name")).to_have_value("Nancy")  # the billing details stay
+
+
+def test_a_different_card_instead_of_the_one_asked_about(
+    page, surcharging, sandbox_gateway, screenshot
+):
+    base = due("NW-1001")
+    fee = percent_of(base, Decimal("3.00"))
+    posted = []
+    page.on(
+        "request",
+        lambda request: (
+            posted.append(request.post_data or "") if request.method == "POST" else None
+        ),
+    )
+    dialog, question = new_card_asked(page, cvv="737")
+    expect(question).to_contain_text("with Visa •••• 1111, including a")
+    assert_shows_the_tokenized_card(dialog, "Visa •••• 1111")
+    # The question has the focus, as the window opens on it.
+    expect(confirm_button(page)).to_be_focused()
+    screenshot("tokenized-card", full_page=True)
+
+    dialog.get_by_role("button", name="Use a different card").click()
+    # The question is withdrawn; the gateway's fields are there again, empty, the focus in them.
+    expect(question).to_be_hidden()
+    expect(dialog.locator("[data-tokenized]")).to_have_count(0)
+    expect(dialog.get_by_text("Credit Card Number", exact=True)).to_be_visible()
+    expect(dialog.locator("iframe[title='Credit Card Number']")).to_be_focused()
+    expect(hosted(page, "Credit Card Number")).to_have_value("")
+    expect(dialog.get_by_role("button", name="Process Payment")).to_be_visible()
+    screenshot("different-card", full_page=True)
+    assert_accessible(page, "surcharge_different-card")  # at desktop and phone widths
+
+    # Another card (a debit card: no surcharge): the server asks about that one, and charges it.
+    fill_card(page, number="4000056655665556")
+    dialog.get_by_role("button", name="Process Payment").click()
+    expect(question).to_contain_text(f"Pay {money(base)} to Harbor Point IT with Visa •••• 5556?")
+    assert_shows_the_tokenized_card(dialog, "Visa •••• 5556")
+    confirm_button(page).click()
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.surcharge_amount, payment.method_label) == (
+        base,
+        Decimal("0.00"),
+        "Visa •••• 5556",
+    )
+    assert fee > 0
+    # Remit's own pages got tokens, never a card number or CVV (those went to the gateway's
+    # iframes only), and drew none back.
+    ours = [body for body in posted if "payment_token" in body or "csrfmiddlewaretoken" in body]
+    assert len(ours) >= 3  # sign-in, the first question, the second question, the confirmed post
+    for body in ours:
+        for number in ("4111111111111111", "4000056655665556"):
+            assert number not in body
+        assert "cvv" not in body.lower()
+        assert not re.search(r"(^|&)[^=&]*=737(&|$)", body)  # the CVV typed, under any name
+    assert "4000056655665556" not in page.content()
+
+
+def test_paying_several_shows_the_tokenized_card_too(page, surcharging, sandbox_gateway):
+    sign_in(page, "manager@northwind.example")
+    page.get_by_role("link", name="Pay all due").click()
+    expect(page.get_by_role("heading", name="Add Credit Card")).to_be_visible()
+    fill_card(page)
+    fill_address(page)
+    page.get_by_role("button", name="Process Payment").click()
     question = page.get_by_role("alertdialog")
+    expect(question).to_contain_text(
+        re.compile(r"with Visa •••• 1111, including a \$[\d,.]+ card surcharge\?")
+    )
+    assert_shows_the_tokenized_card(page.locator("form[data-confirm]"), "Visa •••• 1111")
+    assert_accessible(page, "surcharge_pay-several-confirm")  # at desktop and phone widths
+    confirm_button(page).click()
+    expect(page.get_by_text("Payment has been processed")).to_be_visible()
+    payment = Payment.objects.get()
+    assert payment.surcharge_amount == percent_of(payment.amount, Decimal("3.00"))
+
+
+def test_a_debit_card_carries_none(page, surcharging, sandbox_gateway):
+    base = due("NW-1001")
+    _, question = new_card_asked(page, number="4000056655665556")
     expect(question).to_contain_text(f"Pay {money(base)} to Harbor Point IT with Visa •••• 5556?")
     expect(question).not_to_contain_text("surcharge")
     confirm_button(page).click()

@@ -173,12 +173,8 @@ def confirm_question(
     and last four as the hosted fields' masked answer gave them (display only), and what the
     payment adds or takes off the invoices' amount."""
     saved = form.saved_method
-    if saved is not None:
-        label = saved.label
-    elif METHOD_LABEL.match(posted_label):
-        label = posted_label
-    else:
-        label = "a new card" if form.kind == MethodKind.CARD else "a new bank account"
+    label = saved.label if saved is not None else new_method_label(form, posted_label)
+    label = label or ("a new card" if form.kind == MethodKind.CARD else "a new bank account")
     total = format_money(adjustment.total(amount))
     if adjustment.surcharge:
         fee = format_money(adjustment.surcharge)
@@ -187,6 +183,30 @@ def confirm_question(
         off = format_money(adjustment.discount)
         return f"Pay {total} to {provider.name} with {label}, after a {off} eCheck discount?"
     return f"Pay {total} to {provider.name} with {label}?"
+
+
+def new_method_label(form: PayForm, posted_label: str) -> str:
+    """The new card's or account's "Visa •••• 1111", as the page's script took it from the hosted
+    fields' masked answer (display only; never a number): empty unless it has that shape and is
+    of the kind chosen."""
+    if not METHOD_LABEL.match(posted_label):
+        return ""
+    is_account = posted_label.startswith(("Checking", "Savings"))
+    return posted_label if is_account == (form.kind == MethodKind.ECHECK) else ""
+
+
+def tokenized_label(request, context) -> str:
+    """While the server asks about a new card or account the hosted fields have already
+    tokenized: what it is, for the window to show in place of the (new, empty) hosted fields."""
+    form = context.get("form")
+    if not (context.get("confirming") and context.get("show") in (NEW_CARD, NEW_BANK)):
+        return ""
+    if form is None or not form.data.get("payment_token"):
+        return ""
+    label = new_method_label(form, request.POST.get("method_label", ""))
+    return label or (
+        "The card you entered" if form.kind == MethodKind.CARD else "The bank account you entered"
+    )
 
 
 def save_asked(method_form) -> bool:
@@ -282,6 +302,7 @@ def render_window(request, template: str, context):
             if shown in methods
             else context.get("adjustment_lines", {}).get(shown, "")
         )
+    context["tokenized"] = tokenized_label(request, context)
     adjustment = context.get("adjustment")
     if adjustment is not None and amount:
         context["charge_total"] = adjustment.total(amount)

@@ -10,31 +10,30 @@ port, and is stopped (and its files removed) by `stop()`. Nothing here imports D
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import select
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
+from typing import IO
 
 import httpx
 
 from remit.gateway.base import GatewayTransaction
 from remit.gateway.nmi import parse_answer, parse_query_xml
+from remit.testing.process import SandboxError, SandboxProcess
 
-_URL_LINE = re.compile(r"listening on (http://\S+)")
 _TOKENIZATION_PAIR = re.compile(r"(\S+)…=(\S+?)(?:,|$)")
 
 
-class SandboxGatewayError(RuntimeError):
+class SandboxGatewayError(SandboxError):
     pass
 
 
-class SandboxGatewayProcess:
+class SandboxGatewayProcess(SandboxProcess):
+    module = "sandbox_gateway"
+    what = "the sandbox gateway"
+    error = SandboxGatewayError
+    database = "sandbox-gateway.sqlite3"
+    prefix = "remit-sandbox-"
+
     def __init__(
         self,
         *,
@@ -43,128 +42,28 @@ class SandboxGatewayProcess:
         extra_args: tuple[str, ...] = (),
         start_timeout: float = 15.0,
     ) -> None:
+        super().__init__(start_timeout=start_timeout)
         self.security_key = security_key or f"sandbox-{secrets.token_hex(12)}"
         self.settle_after = settle_after
         self.extra_args = extra_args
-        self.start_timeout = start_timeout
-        self.url = ""
         self.tokenization_keys: dict[str, str] = {}  # first four characters of a key -> its key
-        self.process: subprocess.Popen[str] | None = None
-        self._dir: str | None = None
-        self._client: httpx.Client | None = None
 
-    # -- life --
-
-    def start(self) -> SandboxGatewayProcess:
-        self._dir = tempfile.mkdtemp(prefix="remit-sandbox-")
-        command = [
-            sys.executable,
-            "-m",
-            "sandbox_gateway",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--db",
-            str(self.db_path),
+    def arguments(self) -> list[str]:
+        return [
             "--security-key",
             self.security_key,
             *(["--settle-after", str(self.settle_after)] if self.settle_after is not None else []),
             *self.extra_args,
         ]
-        self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
-        self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-            command,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            self.url = self._read_url()
-            self._client = httpx.Client(base_url=self.url, timeout=10.0, trust_env=False)
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
-    def _read_url(self) -> str:
-        assert self.process is not None
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.1)
-            if ready:
-                line = self.process.stdout.readline()
-                match = _URL_LINE.search(line)
-                if match:
-                    # The public tokenization keys follow at once on the next line (read straight
-                    # on: it may sit in the file object's buffer, where select() cannot see it).
-                    keys = self.process.stdout.readline().partition(": ")[2].strip()
-                    self.tokenization_keys = dict(_TOKENIZATION_PAIR.findall(keys))
-                    return match.group(1)
-                if not line and self.process.poll() is not None:
-                    break
-        raise SandboxGatewayError(f"the sandbox gateway did not start: {self.log_tail()}")
+    def _listening(self, stdout: IO[str]) -> None:
+        # The public tokenization keys follow at once on the next line (read straight on: it may
+        # sit in the file object's buffer, where select() cannot see it).
+        keys = stdout.readline().partition(": ")[2].strip()
+        self.tokenization_keys = dict(_TOKENIZATION_PAIR.findall(keys))
 
-    def _wait_healthy(self) -> None:
-        assert self._client is not None
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            try:
-                if self._client.get("/_sandbox/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise SandboxGatewayError(f"the sandbox gateway is not healthy: {self.log_tail()}")
-
-    def stop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=5)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
-            self.process = None
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
-            self._log = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    @property
-    def db_path(self) -> Path:
-        """The sandbox's SQLite file (its -wal and -shm companions sit next to it)."""
-        assert self._dir is not None
-        return Path(self._dir) / "sandbox-gateway.sqlite3"
-
-    @property
-    def log_path(self) -> Path:
-        """Where the sandbox's stderr (its request log) goes."""
-        assert self._dir is not None
-        return Path(self._dir) / "sandbox.log"
-
-    def log_tail(self, lines: int = 20) -> str:
-        if self._dir is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-
-    def __enter__(self) -> SandboxGatewayProcess:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def _post_control(self, client: httpx.Client, path: str, fields: dict) -> httpx.Response:
+        return client.post(path, data={"security_key": self.security_key, **fields})
 
     @property
     def tokenization_key(self) -> str:
@@ -201,12 +100,6 @@ class SandboxGatewayProcess:
 
     # -- control endpoints --
 
-    def _control(self, path: str, **fields: str) -> dict:
-        assert self._client is not None, "start() the sandbox first"
-        response = self._client.post(path, data={"security_key": self.security_key, **fields})
-        response.raise_for_status()
-        return response.json()
-
     def set_fault(self, mode: str, count: int = 1, delay: float | None = None) -> dict:
         """Apply `mode` (timeout, drop_after_approve, http_500, garbage, none) to the next
         `count` transact requests; `delay` is how long the timeout fault waits."""
@@ -224,18 +117,11 @@ class SandboxGatewayProcess:
         """The bank returns a settled eCheck sale later on (a late return, with this R-code)."""
         return self._control("/_sandbox/return", transaction_id=transaction_id, code=code)
 
-    def reset(self) -> None:
-        self._control("/_sandbox/reset")
-
     def credentials(self, order_id: str = "") -> list[dict[str, str]]:
         """The sandbox's record of what each sale sent (of this order id, or all): its
         stored-credential fields (initiated_by, stored_credential_indicator, billing_method,
         initial_transaction_id) and SEC code."""
         return self._control("/_sandbox/credentials", order_id=order_id)["charges"]
-
-    def health(self) -> dict:
-        assert self._client is not None
-        return self._client.get("/_sandbox/health").json()
 
     # -- the protocol, raw --
 

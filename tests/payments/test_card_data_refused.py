@@ -10,6 +10,7 @@ from remit.audit.models import AuditEvent
 from remit.payments.models import Payment
 from remit.portal.card_data import looks_like_card_number
 from tests.payments.conftest import sales_at_gateway
+from tests.payments.test_make_payment_view import CARD_DETAILS
 from tests.payments.test_no_card_data import database_dump
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +24,7 @@ def a_payment_post(**fields):
         "amount": "1234.00",
         "method": "new_card",
         "confirmed": "yes",
-        "card-first_name": "Nancy",
-        "card-last_name": "Davolio",
-        "card-address1": "507 20th Ave E",
-        "card-city": "Seattle",
-        "card-state": "WA",
-        "card-zip": "98122",
-        "card-country": "US",
+        **CARD_DETAILS,
     }
     return base | fields
 

@@ -36,23 +36,47 @@ def card_token(sandbox_gateway, gateway):
     return make
 
 
-def card_post(response, invoice, token: str, **overrides):
-    data = {
+CARD_DETAILS = {
+    "card-first_name": "Nancy",
+    "card-last_name": "Davolio",
+    "card-address1": "507 20th Ave E",
+    "card-city": "Seattle",
+    "card-state": "WA",
+    "card-zip": "98122",
+    "card-country": "US",
+}
+BANK_DETAILS = {
+    "bank-account_holder_type": "business",
+    "bank-account_type": "checking",
+    "bank-first_name": "Nancy",
+    "bank-last_name": "Davolio",
+    "bank-address1": "1 Main St",
+    "bank-city": "Seattle",
+    "bank-state": "WA",
+    "bank-zip": "98122",
+    "bank-country": "US",
+}
+
+
+def new_method_post(response, invoice, token: str, method: str, details: dict, overrides: dict):
+    """The window's post for a new card or account: its token, the billing details, confirmed."""
+    return {
         "attempt_key": attempt_key(response),
         "amount": str(invoice.amount_due),
-        "method": "new_card",
+        "method": method,
         "confirmed": "yes",
         "payment_token": token,
-        "card-first_name": "Nancy",
-        "card-last_name": "Davolio",
-        "card-address1": "507 20th Ave E",
-        "card-city": "Seattle",
-        "card-state": "WA",
-        "card-zip": "98122",
-        "card-country": "US",
+        **details,
+        **overrides,
     }
-    data.update(overrides)
-    return data
+
+
+def card_post(response, invoice, token: str, **overrides):
+    return new_method_post(response, invoice, token, "new_card", CARD_DETAILS, overrides)
+
+
+def bank_post(response, invoice, token: str, **overrides):
+    return new_method_post(response, invoice, token, "new_bank", BANK_DETAILS, overrides)
 
 
 def post(client, invoice, data):
@@ -249,22 +273,8 @@ class TestBadInput:
     def test_missing_authorization_and_company(
         self, as_manager, due_invoice, sandbox_gateway, gateway
     ):
-        data = {
-            "attempt_key": attempt_key(window(as_manager, due_invoice)),
-            "amount": "1234.00",
-            "method": "new_bank",
-            "confirmed": "yes",
-            "payment_token": sandbox_gateway.check_token("24413815", "490000018"),
-            "bank-account_holder_type": "business",
-            "bank-account_type": "checking",
-            "bank-first_name": "Nancy",
-            "bank-last_name": "Davolio",
-            "bank-address1": "1 Main St",
-            "bank-city": "Seattle",
-            "bank-state": "WA",
-            "bank-zip": "98122",
-            "bank-country": "US",
-        }
+        token = sandbox_gateway.check_token("24413815", "490000018")
+        data = bank_post(window(as_manager, due_invoice), due_invoice, token)
         response = post(as_manager, due_invoice, data)
         assert "Please authorize the debit" in response.text
         data["authorize"] = "on"

@@ -15,7 +15,7 @@ from remit.payments.surcharge_models import SurchargePolicy
 from tests.factories import make_invoice
 from tests.payments.conftest import sales_at_gateway
 from tests.payments.test_card_category import DEBIT, looked_up, relayed
-from tests.payments.test_make_payment_view import card_post, post, window
+from tests.payments.test_make_payment_view import bank_post, card_post, post, window
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -123,6 +123,63 @@ def test_the_window_asks_with_the_surcharge_before_charging(
     assert not Payment.objects.exists()
     # The page that follows posts the same token with confirmed=yes.
     assert re.search(rf'name="payment_token" value="{response["token"]}"', page.text)
+
+
+@pytest.mark.parametrize(
+    ("posted", "shown", "named"),
+    [
+        ("Visa •••• 1111", "Visa •••• 1111", "Visa •••• 1111"),
+        ("<b>Visa</b> paid", "The card you entered", "a new card"),
+        ("Checking account •••• 6789", "The card you entered", "a new card"),
+    ],
+    ids=["masked", "not-a-label", "another-kind"],
+)
+def test_the_question_shows_the_tokenized_card_in_place_of_the_empty_fields(
+    as_manager, due_invoice, gateway, sandbox_gateway, surcharging, posted, shown, named
+):
+    response = looked_up(sandbox_gateway, "4111111111111111")
+    data = card_post(
+        window(as_manager, due_invoice), due_invoice, response["token"], **relayed(response)
+    )
+    data.update(confirmed="", method_label=posted)
+    page = post(as_manager, due_invoice, data)
+    assert f"with {named}, including a $37.02 card surcharge?" in page.text
+    tokenized = re.search(r'<div class="tokenized" data-tokenized>(.*?)</div>', page.text, re.S)
+    assert tokenized
+    assert f"<strong>{shown}</strong>" in tokenized[1]
+    assert "Use a different card" in tokenized[1]
+    # The gateway's fields are on the page (to enter another card), but set aside.
+    assert 'class="hosted-entry hosted-entry--aside" data-hosted-entry' in page.text
+    assert "4111111111111111" not in page.text
+    assert "<b>Visa</b>" not in page.text
+    # Back to the form ("edit"): the fields as usual, no card shown.
+    data.update(edit="1")
+    again = post(as_manager, due_invoice, data)
+    assert "data-tokenized" not in again.text
+    assert 'class="hosted-entry" data-hosted-entry' in again.text
+
+
+def test_a_new_bank_account_asked_about_is_shown_in_place_of_its_fields(
+    as_manager, due_invoice, gateway, sandbox_gateway, surcharging
+):
+    token = sandbox_gateway.check_token("24413815", "490000018")
+    data = bank_post(
+        window(as_manager, due_invoice, add="bank"),
+        due_invoice,
+        token,
+        confirmed="",
+        method_label="Checking account •••• 3815",
+        authorize="on",
+        **{"bank-account_holder_type": "personal"},
+    )
+    page = post(as_manager, due_invoice, data)
+    assert "Pay $1,234.00 to Harbor Point IT with Checking account •••• 3815?" in page.text
+    tokenized = re.search(r'<div class="tokenized" data-tokenized>(.*?)</div>', page.text, re.S)
+    assert tokenized
+    assert "Bank account" in tokenized[1]
+    assert "<strong>Checking account •••• 3815</strong>" in tokenized[1]
+    assert "Use a different account" in tokenized[1]
+    assert "24413815" not in page.text
 
 
 def test_the_chosen_saved_cards_line_is_shown_when_the_window_opens(

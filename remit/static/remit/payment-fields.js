@@ -142,6 +142,17 @@
       if (token) token.value = "";
       relayCard(form, {});
       form.removeAttribute("data-method-label");
+      // A token from before this page was drawn (the server asked about it): the card it stood
+      // for is no longer shown, and the fields are there again to enter one.
+      var tokenized = form.querySelector("[data-tokenized]");
+      if (tokenized) tokenized.remove();
+      var entry = form.querySelector("[data-hosted-entry]");
+      if (entry) entry.classList.remove("hosted-entry--aside");
+    },
+    // The first hosted field (its iframe), for "Use a different card".
+    focusEntry: function (form) {
+      var first = form.querySelector("[data-hosted-entry] iframe");
+      if (first) first.focus();
     },
   };
 

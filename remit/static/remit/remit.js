@@ -291,6 +291,15 @@
     },
     true
   );
+  // "Use a different card" (the server asked about a card tokenized before the page was drawn):
+  // the question is withdrawn, the token forgotten, the hosted fields shown again.
+  document.addEventListener("click", function (event) {
+    var other = event.target.closest && event.target.closest("[data-other-method]");
+    var form = other && other.closest("form[data-confirm]");
+    if (!form) return;
+    hideConfirm(form);
+    if (window.RemitHostedFields) window.RemitHostedFields.focusEntry(form);
+  });
   // Changing anything while the question is shown withdraws the question.
   document.addEventListener("input", function (event) {
     var form = event.target.closest && event.target.closest("form[data-confirm]");
@@ -303,7 +312,10 @@
   // The first field of a newly opened card or bank form (a page of its own) has the focus.
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form[data-hosted-fields]");
-    if (form && !document.querySelector("[aria-invalid=true]")) {
+    var asking = form && form.querySelector("[data-confirm-panel]:not([hidden]) [data-confirm-yes]");
+    if (asking) {
+      asking.focus(); // the server asks (a new card with a surcharge on): its question first
+    } else if (form && !document.querySelector("[aria-invalid=true]")) {
       var chosen = form.querySelector("input[name=method]:checked");
       if (chosen) chosen.focus();
     } else if (form) {
