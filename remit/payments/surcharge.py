@@ -158,6 +158,9 @@ def quote(
     from django.utils import timezone
 
     kind, category, card_state = terms_of(choice)
+    if policy is None and kind == "card" and category != "credit":
+        # Never surcharged, whatever the settings say: no need to read them.
+        return Adjustment(reason=f"a {category or 'unknown'} card is never surcharged")
     return adjustment_for(
         policy or SurchargePolicy.load(),
         kind=kind,
