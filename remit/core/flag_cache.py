@@ -6,8 +6,9 @@ Each value is stored with the generation of its table it was read under. Saving 
 of the table starts a new generation at once and again after the commit (post_save, post_delete):
 a value read before the change was committed is stored under the generation in force when the read
 began, which is no longer current once the change is announced, so it is ignored and read again. A
-lost entry only costs the query. Queryset `.update()` and `bulk_create` send no signals: nothing in
-Remit changes these tables that way (see each caller)."""
+lost entry only costs the query. Queryset `.update()`, `bulk_create`, data migrations and SQL
+typed into psql send no signals: nothing in Remit changes these tables that way, and a row changed
+so is seen once the entries expire (TIMEOUT)."""
 
 from __future__ import annotations
 
