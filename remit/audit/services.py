@@ -30,8 +30,11 @@ def record_event(
     organization=None,
     summary: str = "",
     ip_address: str | None = None,
+    batch=None,
     **details: Any,
 ) -> AuditEvent:
+    """`batch` (remit/core/batch.py): written with the caller's other writes (the entry's id is
+    then not known)."""
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     if not actor_label:
@@ -40,7 +43,7 @@ def record_event(
     organization_id = getattr(organization, "pk", organization)  # a row or its id
     if organization_id is None and obj is not None:
         organization_id = getattr(obj, "organization_id", None)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor,
         actor_label=actor_label,
         ip_address=client_ip(request) or ip_address,
@@ -52,3 +55,7 @@ def record_event(
         summary=summary[:300],
         details=details,
     )
+    if batch is not None:
+        return batch.insert(event)
+    event.save(force_insert=True)
+    return event

@@ -43,8 +43,10 @@ def email_queue(
     requested_by=None,
     resent_from: OutgoingEmail | None = None,
     about_id: int | None = None,
+    batch=None,
 ) -> OutgoingEmail:
-    """Queued in the caller's transaction; the job carries only the row's id."""
+    """Queued in the caller's transaction; the job carries only the row's id. `batch`
+    (remit/core/batch.py): the job row is written with the caller's other writes."""
     from remit.outbox.tasks import send_email
 
     email = OutgoingEmail.objects.create(
@@ -56,7 +58,10 @@ def email_queue(
         resent_from=resent_from,
         about_id=about_id,
     )
-    send_email.enqueue(email.pk)
+    if batch is not None:
+        batch.enqueue(send_email, email.pk)
+    else:
+        send_email.enqueue(email.pk)
     return email
 
 

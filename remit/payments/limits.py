@@ -87,16 +87,21 @@ def active_block(user, ip_address: str | None) -> PaymentBlock | None:
     )
 
 
-def check_and_reserve(user, ip_address: str | None, *, new_method: bool) -> str | None:
+def check_and_reserve(
+    user, ip_address: str | None, *, new_method: bool, locked: bool = False
+) -> str | None:
     """Phase one of a payment, inside its transaction and before the payment row is inserted:
     lock this payer's scopes, then say why the attempt may not go ahead — BLOCKED (a block, or
     failures already at a limit) or BUSY (failures plus payments still in flight would reach a
     limit if they all failed) — or None, having counted the new card or account if there is one.
     The caller commits either way (a block created here must stay) and, when None, inserts the
-    payment as processing in this same transaction, taking its place under the limits."""
+    payment as processing in this same transaction, taking its place under the limits.
+    `locked`: the caller took the scopes' locks already, in a statement of its own before this
+    (lock_statement), so that the counts below see what the lock waited for."""
     now = timezone.now()
     keys = _scope_keys(user, ip_address)
-    _lock(keys, now)
+    if not locked:
+        _lock(keys, now)
     failure_limits = _limits(LimitEvent.Kind.FAILURE, keys)
     # One statement (one snapshot): a block in force, the payments in flight, the failures.
     blocked, in_flight, failures = _standing(keys, failure_limits, now)
@@ -155,6 +160,23 @@ def _lock(keys: dict[str, str], now) -> None:
         unique_fields=["scope", "key"],
         update_fields=["last_attempt_at"],
     )
+
+
+def lock_statement(user, ip_address: str | None) -> tuple[str, list]:
+    """_lock as SQL for PostgreSQL, to run as a data-modifying WITH of a caller's statement (the
+    same upsert, the same order). Its snapshot is the statement's, taken before the lock is
+    waited for: the caller reads nothing there that the scopes' locks protect, and counts in
+    check_and_reserve(locked=True), a later statement."""
+    now = timezone.now()
+    rows = sorted(_scope_keys(user, ip_address).items())
+    table = LimitLock._meta.db_table
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    statement = (
+        f'INSERT INTO {table} (scope, "key", last_attempt_at) VALUES {values}'  # noqa: S608 (names from the model; values bound)
+        ' ON CONFLICT (scope, "key") DO UPDATE SET last_attempt_at = EXCLUDED.last_attempt_at'
+        " RETURNING id"
+    )
+    return statement, [value for scope, key in rows for value in (scope, key, now)]
 
 
 _PAYMENT_FIELD = {

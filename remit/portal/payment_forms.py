@@ -4,6 +4,7 @@ page posts a single-use payment token instead (docs/pci.md)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django import forms
@@ -84,6 +85,15 @@ class PayForm(forms.Form):
         return uuid.uuid4()
 
 
+@functools.cache
+def _regions() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """(US states, Canadian provinces) as (code, name), built once: localflavor's lists are lazy
+    and sorted again each time they are read (names are not translated: USE_I18N is off)."""
+    return tuple((code, str(name)) for code, name in USStateSelect().choices), tuple(
+        (code, str(name)) for code, name in CAProvinceSelect().choices
+    )
+
+
 class AddressFields(forms.Form):
     """Name and billing address, shared by both kinds of method."""
 
@@ -115,7 +125,8 @@ class AddressFields(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        states = [("", "Choose…"), *USStateSelect().choices, *CAProvinceSelect().choices]
+        us_states, ca_provinces = _regions()
+        states = [("", "Choose…"), *us_states, *ca_provinces]
         self.fields["state"].widget = forms.Select(
             choices=states, attrs={"autocomplete": "address-level1"}
         )
@@ -123,8 +134,7 @@ class AddressFields(forms.Form):
     def clean(self):
         cleaned = super().clean()
         country, state, postal = cleaned.get("country"), cleaned.get("state"), cleaned.get("zip")
-        us_states = {code for code, _ in USStateSelect().choices}
-        ca_provinces = {code for code, _ in CAProvinceSelect().choices}
+        us_states, ca_provinces = ({code for code, _ in r} for r in _regions())
         if country == "US":
             if state and state not in us_states:
                 self.add_error("state", "Choose a US state.")

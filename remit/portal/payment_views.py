@@ -66,8 +66,11 @@ def make_payment(request, pk: int):
     blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
     if blocked is None and invoice.payment_pending:  # annotated by get_invoice_for
         blocked = IN_FLIGHT_MESSAGE
-    if blocked is None:
-        blocked = _pause_message(request, provider)  # told when the window opens, not after
+    confirmed = request.method == "POST" and request.POST.get("confirmed") == "yes"
+    if blocked is None and not confirmed:
+        # Told when the window opens, not after. A confirmed post skips the read: phase one
+        # checks the blocks under the lock, and its refusal is answered with this same notice.
+        blocked = _pause_message(request, provider)
     # The same window posted again: pay_invoice returns its first outcome. Asked only when it
     # changes what the view does (something would stop a first post; the amount due moved): a
     # first post is never a replay, and pay_invoice looks the key up under the invoice's lock.
@@ -87,18 +90,7 @@ def make_payment(request, pk: int):
     }
 
     if request.method == "GET" or blocked:
-        if request.method == "POST":
-            context["error"] = blocked
-        adding = request.GET.get("add")
-        first = initial_method(methods, adding, provider)
-        if request.htmx and first in (NEW_CARD, NEW_BANK) and not blocked:
-            # The gateway's fields need the whole page (its script, its CSP): go there.
-            response = HttpResponse(status=204)
-            kind = "card" if first == NEW_CARD else "bank"
-            response["HX-Redirect"] = f"{request.path}?add={kind}"
-            return response
-        context.update(first_forms(request, form_kwargs, first, invoice.amount_due))
-        return _render(request, context)
+        return _first_window(request, context, methods, form_kwargs)
 
     context.update(posted_forms(request, form_kwargs))
     form, chosen = context["form"], context["show"]
@@ -143,6 +135,9 @@ def make_payment(request, pk: int):
             provider=provider,
         )
     except PaymentRefused as refused:
+        if refused.code == limits.BLOCKED and (paused := _pause_message(request, provider)):
+            context["blocked"] = paused  # as when the window opens on a pause
+            return _first_window(request, context, methods, form_kwargs)
         context["error"] = refused.message
         if refused.code == "attempt_key_reused":
             context["form"] = fresh_form(form, form_kwargs)
@@ -163,17 +158,32 @@ def make_payment(request, pk: int):
     return _render(request, context)
 
 
+def _first_window(request, context, methods, form_kwargs):
+    """The window as it opens (or, posted while something stops payment, with why)."""
+    blocked, invoice, provider = context["blocked"], context["invoice"], request.provider
+    if request.method == "POST":
+        context["error"] = blocked
+    adding = request.GET.get("add")
+    first = initial_method(methods, adding, provider)
+    if request.htmx and first in (NEW_CARD, NEW_BANK) and not blocked:
+        # The gateway's fields need the whole page (its script, its CSP): go there.
+        response = HttpResponse(status=204)
+        kind = "card" if first == NEW_CARD else "bank"
+        response["HX-Redirect"] = f"{request.path}?add={kind}"
+        return response
+    context.update(first_forms(request, form_kwargs, first, invoice.amount_due))
+    return _render(request, context)
+
+
 def _invoice_after(payment: Payment, invoice):
-    """The invoice as the payment left it: the copy phase three read under its lock and updated
-    (only its generated amount due read again), or, for a replayed window, read afresh."""
+    """The invoice as the payment left it: the copy phase three read under its lock and updated,
+    or, for a replayed window, read afresh."""
     after = payment.invoice if Payment.invoice.is_cached(payment) else None
     if after is None or after.pk != invoice.pk:
         invoice.refresh_from_db()
         return invoice
     after.payment_pending = invoice.payment_pending  # get_invoice_for's annotation, as before
-    # amount_due is a generated column: the database computed it on save, the copy still holds
-    # the value from before the payment (the done page showed the old amount due).
-    after.refresh_from_db(fields=["amount_due"])
+    # amount_due is a generated column: _transition set the copy's as the database computes it.
     return after
 
 

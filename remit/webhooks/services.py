@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from remit.audit.services import record_event
+from remit.core import flag_cache
 from remit.payments.models import Payment, Refund
 from remit.webhooks import signing
 from remit.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -29,6 +30,7 @@ from remit.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoi
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Remit-Webhooks/1"
+ANY_ACTIVE = "webhooks.any_active"  # flag_cache name
 RESPONSE_KEPT = 2000  # characters of the receiver's answer kept for staff to read
 
 
@@ -66,14 +68,30 @@ def event_body(event_id: uuid.UUID, event_type: str, payment: Payment, refund: R
     return json.dumps(body, cls=NinjaJSONEncoder, separators=(",", ":"))
 
 
+def _any_active() -> bool:
+    return WebhookEndpoint.objects.filter(is_active=True).exists()
+
+
+def active_endpoints(event: str) -> list[WebhookEndpoint]:
+    """The active endpoints that want `event`; no query when the shared cache knows there is no
+    active endpoint at all (remit/core/flag_cache.py, renewed when an endpoint is saved)."""
+    if not flag_cache.cached(ANY_ACTIVE, _any_active):
+        return []
+    return [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
+
+
 def deliveries_for_payment_change(
     sender, *, payment: Payment, event: str, refund: Refund | None = None, **kwargs
 ) -> list[WebhookDelivery]:
     """The payment_changed listener (runs inside the payment's transaction). One read of the
-    active endpoints; with none that want the event (the usual case), nothing more."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
+    active endpoints, none when the cache knows there is none (the usual case); with none that
+    want the event, nothing more. `batch`: the change's writes not sent yet, sent before the
+    payment is read for the body."""
+    endpoints = active_endpoints(event)
     if not endpoints:
         return []
+    if batch := kwargs.get("batch"):
+        batch.flush()
     try:
         # A savepoint: should building the deliveries ever fail, the payment's own change still
         # commits. Money recorded matters more than a notification; the error is logged loudly.
@@ -107,7 +125,7 @@ def deliveries_for_event(event: str, data: Callable[[], dict]) -> list[WebhookDe
 
     from remit.webhooks.tasks import deliver_webhook
 
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
+    endpoints = active_endpoints(event)
     if not endpoints:
         return []
     event_id = uuid.uuid4()

@@ -1,18 +1,26 @@
 """A saved-card payment through Make a Payment runs a fixed, small number of SQL statements
-(issue 15): each one is a round trip to PostgreSQL inside Remit's own time per payment."""
+(issue 15): each one is a round trip to PostgreSQL inside Remit's own time per payment. The 15:
+the user, the invoice and the saved methods (the view); phase one's savepoint, invoice lock, one
+statement taking the card-testing scopes' locks and looking up the attempt key and the payments in
+flight, the limits' counts, its writes in one round trip, its release; phase three's savepoint,
+payment lock, allocations and invoices locked, the receipt's row, its writes in one round trip, its
+release (in production each savepoint and release is a BEGIN and a COMMIT)."""
+
+import datetime
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from remit.payments.models import PaymentMethod, PaymentState
+from remit.payments.models import PaymentBlock, PaymentMethod, PaymentState
 from tests.factories import make_invoice
-from tests.payments.conftest import new_card
+from tests.payments.conftest import new_card, sales_at_gateway
 from tests.payments.test_make_payment_view import attempt_key, post, window
 
 pytestmark = pytest.mark.django_db
 
-EXPECTED = 31  # 30, and the invoice's generated amount due read back for the done page
+EXPECTED = 15  # two transactions of one round trip of writes each (remit/core/batch.py)
 
 
 def test_a_saved_card_payment_runs_a_fixed_number_of_statements(
@@ -37,3 +45,34 @@ def test_a_saved_card_payment_runs_a_fixed_number_of_statements(
     assert due_invoice.payments.get().state == PaymentState.APPROVED
     statements = [query["sql"] for query in captured.captured_queries]
     assert len(statements) == EXPECTED, "\n".join(statements)
+
+
+def test_a_confirmed_post_while_paused_is_told_when_the_pause_lifts(
+    as_manager, manager, northwind, pay, due_invoice, sandbox_gateway
+):
+    """The pause notice is not read before a confirmed post (phase one checks the blocks under
+    the lock); a payer paused meanwhile is still told when it lifts, and nothing is charged."""
+    pay(make_invoice(northwind, total="5.00"), new_card(), save=True)
+    method = PaymentMethod.objects.get(owner=manager)
+    opened = window(as_manager, due_invoice)
+    PaymentBlock.objects.create(
+        scope=PaymentBlock.Scope.USER,
+        key=str(manager.pk),
+        reason="5 failed payments within an hour",
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    sales = len(sales_at_gateway(sandbox_gateway))
+    response = post(
+        as_manager,
+        due_invoice,
+        {
+            "attempt_key": attempt_key(opened),
+            "amount": str(due_invoice.amount_due),
+            "method": f"saved:{method.pk}",
+            "confirmed": "yes",
+        },
+    )
+    assert "online payment is paused after several unsuccessful attempts, until" in response.text
+    assert "Payment has been processed" not in response.text
+    assert len(sales_at_gateway(sandbox_gateway)) == sales
+    assert not due_invoice.payments.exists()

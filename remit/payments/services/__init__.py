@@ -4,6 +4,8 @@
     start.py      pay_invoice             phase 1 (one short transaction: lock the invoice, check it
                                           is payable, insert the payment as processing), phase 2 (the
                                           gateway call, no transaction open), phase 3 (outcome.py)
+    sale.py       _sale                   phase 2: the gateway sale (any exception is an unknown
+                                          outcome, looked up, never sent again)
     several.py    pay_invoices            several invoices of one organization, one sale: phase 1 locks
                                           every invoice by id and inserts the payment and its
                                           allocations; phases 2 and 3 as pay_invoice's
@@ -24,7 +26,9 @@
     common.py     what the payer chose (`PaymentChoice`), the refusals and the payer's messages
 
 Each writes an audit event; receipts and notices are queued in the same transaction, so they exist
-exactly when the change does. Card and account numbers pass through in memory only (`Card`,
+exactly when the change does. The writes of a phase whose results nobody reads back (the payment
+with its reserved id, allocations, events, audit entries, job rows) go to the database together,
+in one round trip before the transaction commits (remit/core/batch.py). Card and account numbers pass through in memory only (`Card`,
 `BankAccount`); nothing here stores, logs or queues them.
 """
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from remit.audit.services import record_event
+from remit.core.batch import WriteBatch
 from remit.gateway.base import (
     GatewayResult,
     Outcome,
@@ -53,7 +54,9 @@ def record_gateway_outcome(
     source: str = "gateway",
     choice: PaymentChoice | None = None,
 ) -> Payment:
-    """Phase three: one transaction that applies the gateway's answer to the payment and invoice."""
+    """Phase three: one transaction that applies the gateway's answer to the payment and invoice.
+    Its writes whose results are not read back go together (WriteBatch), sent before it commits."""
+    batch = WriteBatch()
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update(of=("self",))
@@ -95,8 +98,9 @@ def record_gateway_outcome(
                 message=_approved_message(payment),
                 data=data,
                 fields=_OUTCOME_FIELDS,
+                batch=batch,
             )
-            _after_approval(payment, result, choice)
+            _after_approval(payment, result, choice, batch)
         elif result.outcome == Outcome.DECLINED:
             _transition(
                 payment,
@@ -106,6 +110,7 @@ def record_gateway_outcome(
                 message=f"Declined: {payment.response_text} ({payment.response_code})",
                 data=data,
                 fields=_OUTCOME_FIELDS,
+                batch=batch,
             )
             _count_failure(payment)
         elif result.outcome == Outcome.ERROR and not result.needs_lookup:
@@ -117,6 +122,7 @@ def record_gateway_outcome(
                 message=f"Refused by the gateway: {payment.response_text} ({payment.response_code})",
                 data=data,
                 fields=_OUTCOME_FIELDS,
+                batch=batch,
             )
             _count_failure(payment)
         else:
@@ -135,12 +141,16 @@ def record_gateway_outcome(
                 message=f"Outcome unknown: {why}",
                 data=data,
                 fields=_OUTCOME_FIELDS,
+                batch=batch,
             )
             from remit.payments.tasks import reconcile_payment_task
 
-            reconcile_payment_task.using(
-                run_after=timezone.now() + datetime.timedelta(seconds=15)
-            ).enqueue(payment.pk)
+            batch.enqueue(
+                reconcile_payment_task.using(
+                    run_after=timezone.now() + datetime.timedelta(seconds=15)
+                ),
+                payment.pk,
+            )
         record_event(
             f"payment.{payment.state}",
             actor=payment.payer,
@@ -153,7 +163,9 @@ def record_gateway_outcome(
             ip_address=payment.ip_address,
             order_id=payment.order_id,
             response_code=payment.response_code,
+            batch=batch,
         )
+        batch.flush()
     return payment
 
 
@@ -163,14 +175,16 @@ def _approved_message(payment: Payment) -> str:
     return "Approved; waiting for the eCheck to settle"
 
 
-def _after_approval(payment: Payment, result: GatewayResult, choice: PaymentChoice | None) -> None:
+def _after_approval(
+    payment: Payment, result: GatewayResult, choice: PaymentChoice | None, batch: WriteBatch
+) -> None:
     now = timezone.now()
     if isinstance(choice, SavedMethod):
-        PaymentMethod.objects.filter(pk=choice.method.pk).update(last_used_at=now)
+        batch.update_values(PaymentMethod, choice.method.pk, last_used_at=now)
     elif payment.save_method and result.customer_vault_id and choice is not None:
         payment.payment_method = _save_method(payment, result, choice, now)
-        payment.save(update_fields=["payment_method"])
-    _queue_receipt(payment)
+        batch.update(payment, ["payment_method"])
+    _queue_receipt(payment, batch)
 
 
 def _record_unconfirmed_category(payment: Payment, choice: NewToken) -> None:

@@ -3,21 +3,18 @@ two (the gateway sale, no transaction open), then phase three (outcome.py)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from remit.audit.services import record_event
 from remit.billing.models import Invoice
+from remit.core.batch import WriteBatch
 from remit.core.models import Provider
 from remit.core.money import ZERO, format_money, to_money
 from remit.gateway import gateway_configured, get_gateway
 from remit.gateway.base import (
     Gateway,
-    GatewayResult,
-    Outcome,
-    StoredCredential,
 )
 from remit.payments import authorization, limits, surcharge
 from remit.payments.hosted import NewToken, look_up_details
@@ -32,7 +29,6 @@ from remit.payments.models import (
 from remit.payments.services.common import (
     BUSY_MESSAGE,
     IN_FLIGHT_MESSAGE,
-    NewCard,
     PaymentChoice,
     PaymentRefused,
     SavedMethod,
@@ -42,8 +38,7 @@ from remit.payments.services.common import (
 )
 from remit.payments.services.outcome import record_gateway_outcome
 from remit.payments.services.reconcile import reconcile_payment
-
-logger = logging.getLogger(__name__)
+from remit.payments.services.sale import _numbers, _sale
 
 
 def payment_unavailable_reason(provider: Provider) -> str | None:
@@ -151,21 +146,36 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-            existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
-            if existing is not None:
+            existing_id, in_flight, payment_id = _under_the_lock(
+                user, attempt_key, locked, ip_address
+            )
+            if existing_id is not None:
+                existing = Payment.objects.get(pk=existing_id)
                 return _replay(existing, invoice, choice, save_method), False
             _check_choice(user, choice, provider)
             if problem := invoice_payable_problem(locked):
                 raise PaymentRefused(problem, "not_payable")
-            if PaymentAllocation.objects.filter(invoice=locked, in_flight=True).exists():
+            if in_flight:
                 raise PaymentRefused(IN_FLIGHT_MESSAGE, "in_flight")
             # The card-testing limits, checked and counted under their scopes' locks (taken after
             # the invoice's, always): the payment inserted below holds its place under them.
-            refusal = limits.check_and_reserve(user, ip_address, new_method=is_new)
+            refusal = limits.check_and_reserve(
+                user, ip_address, new_method=is_new, locked=payment_id is not None
+            )
             if refusal is None:
+                batch = WriteBatch()
                 payment = _insert_payment(
-                    locked, user, attempt_key, choice, save_method, ip_address, provider
+                    locked,
+                    user,
+                    attempt_key,
+                    choice,
+                    save_method,
+                    ip_address,
+                    provider,
+                    payment_id=payment_id,
+                    batch=batch,
                 )
+                batch.flush()
     except IntegrityError:
         # A concurrent request got there first: the same attempt key, or another payment in flight.
         existing = Payment.objects.filter(payer=user, attempt_key=attempt_key).first()
@@ -176,8 +186,51 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
     return payment, True
 
 
-def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, provider):
-    """The payment, as processing, with its first event (in _start_payment's transaction)."""
+def _under_the_lock(user, attempt_key, locked: Invoice, ip_address):
+    """After the invoice's lock, in one statement on PostgreSQL (its snapshot taken once that
+    lock is held, so it sees every payment of this invoice committed before): the payment this
+    payer made with this attempt key, if any; whether a payment of the invoice is in flight; a new
+    payment id; and the card-testing scopes' locks taken (limits.lock_statement). Elsewhere: the
+    same answers in statements of their own, the id left to the insert and the locks to
+    check_and_reserve."""
+    if connection.vendor != "postgresql":
+        existing = (
+            Payment.objects.filter(payer=user, attempt_key=attempt_key)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        in_flight = PaymentAllocation.objects.filter(invoice=locked, in_flight=True).exists()
+        return existing, in_flight, None
+    lock_sql, lock_params = limits.lock_statement(user, ip_address)
+    payments, allocations = Payment._meta.db_table, PaymentAllocation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH scope_locks AS ({lock_sql}) SELECT"  # noqa: S608 (names from the models; values bound)
+            f" (SELECT id FROM {payments} WHERE payer_id = %s AND attempt_key = %s"
+            "  ORDER BY created_at DESC, id DESC LIMIT 1),"
+            f" EXISTS (SELECT 1 FROM {allocations} WHERE in_flight AND invoice_id = %s),"
+            f" nextval(pg_get_serial_sequence('{payments}', 'id')),"
+            " (SELECT COUNT(*) FROM scope_locks)",
+            [*lock_params, user.pk, attempt_key, locked.pk],
+        )
+        existing, in_flight, payment_id, _ = cursor.fetchone()
+    return existing, in_flight, payment_id
+
+
+def _insert_payment(
+    locked,
+    user,
+    attempt_key,
+    choice,
+    save_method,
+    ip_address,
+    provider,
+    *,
+    payment_id=None,
+    batch: WriteBatch | None = None,
+):
+    """The payment, as processing, with its first event (in _start_payment's transaction):
+    written with `batch` (flushed by the caller), the payment too when its id is known."""
     is_new = not isinstance(choice, SavedMethod)
     amount = to_money(locked.total - locked.amount_paid)
     payment = _create_payment(
@@ -189,9 +242,15 @@ def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, 
         choice=choice,
         save=bool(save_method and is_new),
         ip_address=ip_address,
+        payment_id=payment_id,
+        batch=batch,
     )
     # The seed's flow: a payment of one invoice, in full, is a one-allocation payment.
-    PaymentAllocation.objects.create(payment=payment, invoice=locked, amount=amount)
+    allocation = PaymentAllocation(payment=payment, invoice=locked, amount=amount)
+    if batch is not None:
+        batch.insert(allocation)
+    else:
+        allocation.save(force_insert=True)
     payment.invoice_numbers = locked.number  # for the gateway's description (_numbers)
     _record_start(
         payment,
@@ -199,22 +258,35 @@ def _insert_payment(locked, user, attempt_key, choice, save_method, ip_address, 
         choice,
         event_message=f"{user.email} started paying {format_money(amount)} with {choice_label(choice)}",
         summary=f"Payment of {format_money(amount)} for invoice {locked.number} started",
+        batch=batch,
     )
     return payment
 
 
 def _create_payment(
-    first: Invoice, amount, fingerprint: str, *, user, attempt_key, choice, save, ip_address
+    first: Invoice,
+    amount,
+    fingerprint: str,
+    *,
+    user,
+    attempt_key,
+    choice,
+    save,
+    ip_address,
+    payment_id=None,
+    batch: WriteBatch | None = None,
 ) -> Payment:
     """The payment row, as processing (its allocations are the caller's), with the surcharge or
-    discount the server decides for this method (never one posted)."""
+    discount the server decides for this method (never one posted). Inserted with `batch` when
+    its id is given (reserved beforehand), at once otherwise."""
     kind, brand, last4 = describe_choice(choice)
     # The payer's organization (loaded with the user) is the invoices' one: no read of it again.
     organization = user.organization if user.organization_id == first.organization_id else None
     adjustment = surcharge.quote(
         choice, organization=organization or first.organization, base=amount
     )
-    return Payment.objects.create(
+    payment = Payment(
+        pk=payment_id,
         invoice=first,
         organization_id=first.organization_id,
         payer=user,
@@ -234,18 +306,34 @@ def _create_payment(
         save_method=save,
         ip_address=ip_address,
     )
+    if batch is not None and payment_id is not None:
+        return batch.insert(payment)
+    payment.save(force_insert=True)
+    return payment
 
 
 def _record_start(
-    payment: Payment, provider: Provider, choice, *, event_message: str, summary: str, **details
+    payment: Payment,
+    provider: Provider,
+    choice,
+    *,
+    event_message: str,
+    summary: str,
+    batch: WriteBatch | None = None,
+    **details,
 ) -> None:
-    """A new payment's first event, its eCheck debit authorization, and its audit event."""
+    """A new payment's first event, its eCheck debit authorization, and its audit event (with
+    `batch` when given)."""
     user = payment.payer
-    PaymentEvent.objects.create(
+    event = PaymentEvent(
         payment=payment, to_state=PaymentState.PROCESSING, source="portal", message=event_message
     )
+    if batch is not None:
+        batch.insert(event)
+    else:
+        event.save(force_insert=True)
     if payment.method_kind == MethodKind.ECHECK:
-        _record_debit_authorization(payment, provider, user, payment.ip_address)
+        _record_debit_authorization(payment, provider, user, payment.ip_address, batch)
     record_event(
         "payment.started",
         actor=user,
@@ -254,6 +342,7 @@ def _record_start(
         ip_address=payment.ip_address,
         order_id=payment.order_id,
         method=choice_label(choice),
+        batch=batch,
         **details,
     )
 
@@ -271,8 +360,10 @@ def _replay(
     return existing
 
 
-def _record_debit_authorization(payment: Payment, provider: Provider, user, ip_address) -> None:
-    DebitAuthorization.objects.create(
+def _record_debit_authorization(
+    payment: Payment, provider: Provider, user, ip_address, batch: WriteBatch | None = None
+) -> None:
+    authorization_row = DebitAuthorization(
         payment=payment,
         user=user,
         ip_address=ip_address,
@@ -285,19 +376,10 @@ def _record_debit_authorization(payment: Payment, provider: Provider, user, ip_a
             invoice=_numbers(payment),
         ),
     )
-
-
-def _numbers(payment: Payment) -> str:
-    """The invoice numbers a payment pays (one, in the seed's flow), for the gateway and the
-    eCheck authorization text. A one-invoice payment just inserted knows its number already."""
-    if known := getattr(payment, "invoice_numbers", None):
-        return known
-    numbers = list(
-        payment.allocations.order_by("invoice__due_date", "invoice_id").values_list(
-            "invoice__number", flat=True
-        )
-    )
-    return ", ".join(numbers) or payment.invoice.number
+    if batch is not None:
+        batch.insert(authorization_row)
+    else:
+        authorization_row.save(force_insert=True)
 
 
 def _blocked_message(provider: Provider) -> str:
@@ -305,68 +387,3 @@ def _blocked_message(provider: Provider) -> str:
         "For your security, online payment is paused for a while after several unsuccessful "
         f"attempts. Please try again later or contact {provider.name}."
     )
-
-
-def _sale(
-    gateway: Gateway, payment: Payment, choice: PaymentChoice, *, merchant_initiated: bool = False
-) -> GatewayResult:
-    """Phase two: the gateway call, outside any transaction. Whatever happens is an answer:
-    an unexpected exception is an unknown outcome, to be looked up, never retried blindly."""
-    numbers = _numbers(payment)
-    common = {
-        "amount": payment.charged_amount,  # the invoices' amount, plus a surcharge or less a discount
-        "surcharge": payment.surcharge_amount or None,
-        "order_id": payment.order_id,
-        "ip_address": payment.ip_address or "",
-        "description": f"Invoice{'s' if ',' in numbers else ''} {numbers}"[:255],
-        "po_number": payment.invoice.number,
-    }
-    try:
-        if isinstance(choice, SavedMethod):
-            method = choice.method
-            stored = None
-            if method.kind == MethodKind.CARD:
-                stored = StoredCredential(
-                    initiated_by="merchant" if merchant_initiated else "customer",
-                    indicator="used",
-                    initial_transaction_id=method.initial_transaction_id,
-                    billing_method="recurring" if merchant_initiated else "",
-                )
-            elif merchant_initiated:  # a recurring debit: CCD for a business, WEB for a person
-                common["sec_code"] = "CCD" if method.account_holder_type == "business" else "WEB"
-            return gateway.sale(**common, vault_id=method.vault_id, stored_credential=stored)
-        if isinstance(choice, NewCard):
-            stored = (
-                StoredCredential(initiated_by="customer", indicator="stored")
-                if payment.save_method
-                else None
-            )
-            return gateway.sale(
-                **common,
-                card=choice.card,
-                billing=choice.billing,
-                save_to_vault=payment.save_method,
-                stored_credential=stored,
-            )
-        if isinstance(choice, NewToken):
-            stored = (
-                StoredCredential(initiated_by="customer", indicator="stored")
-                if payment.save_method and choice.is_card
-                else None
-            )
-            return gateway.sale(
-                **common,
-                payment_token=choice.token,
-                billing=choice.billing,
-                save_to_vault=payment.save_method,
-                stored_credential=stored,
-            )
-        return gateway.sale(
-            **common,
-            bank_account=choice.account,
-            billing=choice.billing,
-            save_to_vault=payment.save_method,
-        )
-    except Exception:
-        logger.exception("gateway sale failed for order %s", payment.order_id)
-        return GatewayResult(outcome=Outcome.UNKNOWN, response_text="the gateway call failed")

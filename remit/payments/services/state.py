@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from remit.billing.models import Invoice
+from remit.core.batch import WriteBatch
 from remit.core.money import ZERO, to_money
 from remit.payments import limits
 from remit.payments.models import (
@@ -33,13 +34,13 @@ def _approved_state(payment: Payment) -> str:
     return PaymentState.APPROVED if payment.method_kind == MethodKind.CARD else PaymentState.PENDING
 
 
-def _queue_receipt(payment: Payment) -> None:
+def _queue_receipt(payment: Payment, batch: WriteBatch | None = None) -> None:
     """Queued in the caller's transaction: the receipt exists exactly when the approval does. The
     outbox retries it while SMTP is down (remit/outbox/)."""
     from remit.outbox.models import EmailKind
     from remit.outbox.services import email_queue
 
-    email_queue(EmailKind.RECEIPT, payment=payment)
+    email_queue(EmailKind.RECEIPT, payment=payment, batch=batch)
 
 
 def _count_failure(payment: Payment) -> None:
@@ -72,11 +73,18 @@ def lock_invoices(payment: Payment) -> Locked:
     """Lock every invoice the payment pays, in one order (by id), so two payments whose selections
     overlap cannot deadlock: each takes the invoices they share in the same order. The payment's
     own row is locked first by every caller, never the other way round."""
-    allocations = list(PaymentAllocation.objects.filter(payment=payment).order_by("invoice_id"))
-    ids = [a.invoice_id for a in allocations]
-    invoices = {
-        i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
+    # One statement: the allocations with their invoices, the invoices locked in that order (the
+    # rows are locked as sorted). The allocations need no lock: only a caller holding the
+    # payment's lock changes them.
+    allocations = list(
+        PaymentAllocation.objects.filter(payment=payment)
+        .select_related("invoice")
+        .select_for_update(of=("invoice",))
+        .order_by("invoice_id")
+    )
+    invoices: dict[int, Invoice] = {}
+    for allocation in allocations:
+        allocation.invoice = invoices.setdefault(allocation.invoice_id, allocation.invoice)
     return Locked(allocations=allocations, invoices=invoices)
 
 
@@ -90,11 +98,14 @@ def _transition(
     data: dict | None = None,
     emit: bool = True,
     fields: tuple[str, ...] | None = None,
+    batch: WriteBatch | None = None,
 ) -> bool:
     """Move a payment (locked, with its invoices locked) along the table of allowed transitions,
     applying or unapplying each allocation's money on its invoice. Moving to the current state is
     a no-op. `fields`: the other columns the caller changed on the payment, written with the
-    state's own (an UPDATE of those only); None writes every column."""
+    state's own (an UPDATE of those only); None writes every column. The updates and the event
+    go in one round trip: the caller's `batch` (it flushes it before its transaction ends), or
+    one of this call's own, sent before the payment_changed signal."""
     from_state = payment.state
     if from_state == to_state:
         logger.info("payment %s is already %s", payment.order_id, to_state)
@@ -126,24 +137,33 @@ def _transition(
         payment.settled_at = now
     if to_state == PaymentState.RETURNED:
         payment.returned_at = now
+    own_batch = batch is None
+    batch = WriteBatch() if own_batch else batch
     if fields is None:
         payment.save()
     else:
-        payment.save(update_fields=[*_STATE_FIELDS, *fields])
-    PaymentAllocation.objects.bulk_update(locked.allocations, ["applied_amount", "in_flight"])
+        batch.update(payment, [*_STATE_FIELDS, *fields])
+    for allocation in locked.allocations:
+        batch.update(allocation, ["applied_amount", "in_flight"])
     for invoice in changed_invoices:
-        invoice.save(update_fields=["amount_paid", "updated_at"])
-    PaymentEvent.objects.create(
-        payment=payment,
-        from_state=from_state,
-        to_state=to_state,
-        source=source,
-        message=message[:300],
-        data=data or {},
+        batch.update(invoice, ["amount_paid", "updated_at"])
+        # The generated column, as the database computes it (the copy is what pages show next).
+        invoice.amount_due = to_money(invoice.total - invoice.amount_paid)
+    batch.insert(
+        PaymentEvent(
+            payment=payment,
+            from_state=from_state,
+            to_state=to_state,
+            source=source,
+            message=message[:300],
+            data=data or {},
+        )
     )
+    if own_batch:
+        batch.flush()
     event = EVENT_FOR_STATE.get(to_state)
     if to_state == PaymentState.SETTLED and payment.method_kind == MethodKind.CARD:
         event = None  # a card payment already succeeded when it was approved
     if event and emit:
-        payment_changed.send(sender=Payment, payment=payment, event=event, refund=None)
+        payment_changed.send(sender=Payment, payment=payment, event=event, refund=None, batch=batch)
     return True

@@ -1,0 +1,106 @@
+"""Writes sent together: the INSERTs and UPDATEs of one money change whose results nobody reads
+back (an event, an audit entry, the rows already locked and changed) go to PostgreSQL in one round
+trip, inside the caller's transaction, instead of one round trip each.
+
+    batch = WriteBatch()
+    batch.insert(PaymentEvent(...))          # no RETURNING: the row's id is not read back
+    batch.update(payment, ["state", ...])    # UPDATE ... WHERE pk, as save(update_fields=...)
+    batch.enqueue(send_email, email.pk)      # the job row of a django-tasks-db task
+    batch.flush()                            # one execute, before the transaction ends
+
+The statements are the ones the ORM would run (compiled by it), in the order added; an error in any
+of them raises from flush() and the caller's transaction rolls back as it would have. Nothing may
+read a batched row before flush() (callers flush before anything that reads them: the webhooks'
+listener does). Model signals are not sent (none of the models written this way has receivers).
+On another database than PostgreSQL the statements run one by one."""
+
+from __future__ import annotations
+
+from django.db import connections
+from django.db.models import sql
+from django.db.models.signals import pre_save
+
+
+class WriteBatch:
+    def __init__(self, using: str = "default"):
+        self.using = using
+        self.statements: list[tuple[str, tuple]] = []
+
+    def insert(self, obj):
+        """INSERT `obj` (its pk set in Python, or left to the database and not read back)."""
+        meta = obj._meta
+        pk_set = obj.pk is not None
+        fields = [
+            f
+            for f in meta.local_concrete_fields
+            if not f.generated and (pk_set or f is not meta.auto_field)
+        ]
+        pre_save.send(type(obj), instance=obj, raw=False, using=self.using, update_fields=None)
+        query = sql.InsertQuery(type(obj))
+        query.insert_values(fields, [obj], raw=False)
+        compiler = query.get_compiler(using=self.using)
+        compiler.returning_fields = None
+        for statement, params in compiler.as_sql():
+            self.statements.append((statement, tuple(params)))
+        obj._state.adding, obj._state.db = False, self.using
+        return obj
+
+    def update(self, obj, fields) -> None:
+        """UPDATE the named columns of `obj` (auto_now ones set as save() sets them)."""
+        model = type(obj)
+        values = []
+        for name in fields:
+            field = model._meta.get_field(name)
+            values.append((field, None, field.pre_save(obj, False)))
+        self._update(model, obj.pk, values)
+
+    def update_values(self, model, pk, **values) -> None:
+        """UPDATE `model` SET values WHERE pk (as `.filter(pk=pk).update(**values)`)."""
+        self._update(model, pk, [(model._meta.get_field(k), None, v) for k, v in values.items()])
+
+    def _update(self, model, pk, values) -> None:
+        query = sql.UpdateQuery(model)
+        query.add_update_fields(values)
+        query.add_filter("pk", pk)
+        statement, params = query.get_compiler(using=self.using).as_sql()
+        self.statements.append((statement, tuple(params)))
+
+    def enqueue(self, task, *args):
+        """`task.enqueue(*args)`, its job row written with the batch: the row django-tasks-db's
+        DatabaseBackend.enqueue inserts (its `_task_to_db_task`; version pinned in requirements.txt), and its
+        task_enqueued signal; another backend enqueues at once."""
+        from django_tasks_db import DatabaseBackend
+        from django_tasks_db.compat import normalize_json, task_enqueued
+        from django_tasks_db.models import DBTaskResult
+
+        backend = task.get_backend()
+        if not isinstance(backend, DatabaseBackend):
+            return task.enqueue(*args)
+        backend.validate_task(task)
+        row = DBTaskResult(
+            id=backend._get_id(),
+            args_kwargs=normalize_json({"args": args, "kwargs": {}}),
+            priority=task.priority,
+            task_path=task.module_path,
+            queue_name=task.queue_name,
+            run_after=task.run_after,
+            backend_name=backend.alias,
+        )
+        self.insert(row)
+        task_enqueued.send(type(backend), task_result=row.task_result)
+        return row.task_result
+
+    def flush(self) -> None:
+        statements, self.statements = self.statements, []
+        if not statements:
+            return
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql" or len(statements) == 1:
+                for statement, params in statements:
+                    cursor.execute(statement, params)
+                return
+            # Client-side binding (Django's default cursor for psycopg 3) sends them as one query.
+            cursor.execute(
+                ";\n".join(s for s, _ in statements), tuple(p for _, ps in statements for p in ps)
+            )

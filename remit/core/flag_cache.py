@@ -1,0 +1,63 @@
+"""A value derived from a table (is there any active webhook endpoint?) kept in Django's shared
+cache, so the request that needs it usually reads no row, and never a stale one for longer than a
+commit takes to be announced.
+
+Each value is stored with the generation of its table it was read under. Saving or deleting a row
+of the table starts a new generation at once and again after the commit (post_save, post_delete):
+a value read before the change was committed is stored under the generation in force when the read
+began, which is no longer current once the change is announced, so it is ignored and read again. A
+lost entry only costs the query. Queryset `.update()`, `bulk_create`, data migrations and SQL
+typed into psql send no signals: nothing in Remit changes these tables that way, and a row changed
+so is seen once the entries expire (TIMEOUT)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+TIMEOUT = 600
+
+
+def _generation_key(name: str) -> str:
+    return f"flag-generation:{name}"
+
+
+def _value_key(name: str) -> str:
+    return f"flag-value:{name}"
+
+
+def cached(name: str, compute: Callable[[], object]):
+    """The value `compute()` returns, from the cache when it was stored under the current
+    generation of `name`."""
+    generation_key, value_key = _generation_key(name), _value_key(name)
+    found = cache.get_many([generation_key, value_key])
+    generation = found.get(generation_key)
+    entry = found.get(value_key)
+    if generation is not None and entry is not None and entry[0] == generation:
+        return entry[1]
+    if generation is None:
+        cache.add(generation_key, uuid.uuid4().hex, TIMEOUT)
+        generation = cache.get(generation_key)
+    value = compute()  # read after the generation: a change committed since is announced after it
+    if generation is not None:
+        cache.set(value_key, (generation, value), TIMEOUT)
+    return value
+
+
+def invalidate(name: str) -> None:
+    cache.set(_generation_key(name), uuid.uuid4().hex, TIMEOUT)
+
+
+def invalidate_on_change(name: str, model) -> None:
+    """Start a new generation of `name` whenever a row of `model` is saved or deleted."""
+
+    def changed(sender, **kwargs) -> None:
+        invalidate(name)
+        transaction.on_commit(lambda: invalidate(name))
+
+    post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"flag_cache_{name}_save")
+    post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"flag_cache_{name}_del")
