@@ -6,10 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from remit.billing import selectors
-from remit.billing.access import get_invoice_for, invoices_for
+from remit.billing import page_queries
 from remit.billing.pdf import cached_invoice_pdf
-from remit.payments.models import Payment
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
 from remit.portal.forms import InvoiceFilterForm
@@ -25,11 +23,10 @@ def home(request):
         return redirect("admin:index")  # provider staff work in the back office
     context = {"nav": "home"}
     if request.user.can_view_financials:
-        invoices = invoices_for(request.user)
         today = timezone.localdate()
         context.update(
-            recent_invoices=invoice_rows(selectors.recent_invoices(invoices), today),
-            summary=selectors.balance_summary(invoices, today),
+            recent_invoices=invoice_rows(page_queries.recent_invoices(request.user), today),
+            summary=page_queries.balance_summary(request.user, today),
             can_pay=payment_unavailable_reason(request.provider) is None,
         )
     return render(request, "portal/home.html", context)
@@ -39,7 +36,6 @@ def home(request):
 @login_required
 def invoice_list(request):
     """Reports > Invoices: newest first, filter by date range, "Show paid", sort, 50 a page."""
-    invoices = invoices_for(request.user)
     form = InvoiceFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     ordering = (
@@ -47,15 +43,14 @@ def invoice_list(request):
         if form.is_bound
         else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT]
     )
-    rows = selectors.invoice_list(
-        invoices,
+    reads = page_queries.ListReads(
+        request.user,
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
         show_paid=bool(filters.get("show_paid")),
         number=filters.get("number", ""),
-        ordering=ordering,
     )
-    page = keyset.paginate(rows, ordering, request.GET)
+    page = keyset.paginate(reads, ordering, request.GET)
     return render(
         request,
         "portal/invoice_list.html",
@@ -73,7 +68,7 @@ def invoice_list(request):
 def _invoice_of(request, pk: int):
     """The user's invoice, with its organization: the user's own, already loaded (the access
     helper only finds invoices of the user's organization), not a second query."""
-    invoice = get_invoice_for(request.user, pk)
+    invoice = page_queries.invoice_for(request.user, pk)
     invoice.organization = request.user.organization
     return invoice
 
@@ -91,12 +86,8 @@ def invoice_detail(request, pk: int):
         {
             "nav": "reports",
             "invoice": invoice,
-            "lines": list(invoice.lines.all()),
-            "payments": list(
-                Payment.objects.filter(allocations__invoice=invoice)
-                .select_related("payer")
-                .order_by("-created_at")
-            ),
+            "lines": page_queries.lines_of(invoice),
+            "payments": page_queries.payments_of(invoice),
             "can_pay": can_pay,
             "payment_note": unavailable if invoice_payable_problem(invoice) is None else None,
         },
