@@ -4,12 +4,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from remit.billing import page_queries
 from remit.billing.pdf import cached_invoice_pdf
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
+from remit.portal.field_html import field_html, sort_header_html
 from remit.portal.forms import InvoiceFilterForm
 from remit.portal.invoice_pages import invoice_rows
 
@@ -25,7 +27,12 @@ def home(request):
     if request.user.can_view_financials:
         today = timezone.localdate()
         context.update(
-            recent_invoices=invoice_rows(page_queries.recent_invoices(request.user), today),
+            recent_invoices=mark_safe(
+                "\n".join(
+                    row.home_html()
+                    for row in invoice_rows(page_queries.recent_invoices(request.user), today)
+                )
+            ),
             summary=page_queries.balance_summary(request.user, today),
             can_pay=payment_unavailable_reason(request.provider) is None,
         )
@@ -51,18 +58,36 @@ def invoice_list(request):
         number=filters.get("number", ""),
     )
     page = keyset.paginate(reads, ordering, request.GET)
+    can_pay = payment_unavailable_reason(request.provider) is None
+    sort = form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT
+    rows = invoice_rows(page.rows, timezone.localdate())
     return render(
         request,
         "portal/invoice_list.html",
         {
             "nav": "reports",
             "form": form,
+            "fields": {name: field_html(form[name]) for name in FILTER_FIELDS},
             "page": page,
-            "rows": invoice_rows(page.rows, timezone.localdate()),
-            "can_pay": payment_unavailable_reason(request.provider) is None,
-            "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
+            "rows": mark_safe("\n".join(row.list_html(can_pay) for row in rows)),
+            "sort_headers": mark_safe(
+                "\n".join(
+                    sort_header_html(request, label, key, sort, num)
+                    for label, key, num in SORT_HEADERS
+                )
+            ),
+            "can_pay": can_pay,
         },
     )
+
+
+FILTER_FIELDS = ("number", "date_from", "date_to", "show_paid")
+SORT_HEADERS = (
+    ("Invoice Date", "date", False),
+    ("Due Date", "due", False),
+    ("Total", "total", True),
+    ("Amount Due", "amount", True),
+)
 
 
 def _invoice_of(request, pk: int):
