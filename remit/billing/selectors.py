@@ -52,7 +52,15 @@ def recent_invoices(invoices: QuerySet[Invoice], limit: int = 5) -> list[Invoice
 
 
 def recent_queryset(invoices: QuerySet[Invoice], limit: int = 5) -> QuerySet[Invoice]:
-    return invoices.order_by("-invoice_date", "-id")[:limit]
+    return invoices.only(*ROW_FIELDS).order_by("-invoice_date", "-id")[:limit]
+
+
+# What a row of Home's or Reports > Invoices' table shows and sorts by (remit/portal/
+# invoice_pages.py, keyset.py): the rest (the memo, four timestamps) is not read from the database.
+ROW_FIELDS = (
+    "id", "number", "state", "invoice_date", "due_date", "currency", "total", "amount_paid",
+    "amount_due",
+)  # fmt: skip
 
 
 def _balance_aggregates(today: datetime.date) -> dict:

@@ -39,7 +39,7 @@ class InvoiceRow:
         """The row of Home's Recent Invoices."""
         return mark_safe(
             "<tr>"
-            f'<td data-label="Invoice"><a href="{escape(self.url)}">{escape(self.number)}</a></td>'
+            f'<td data-label="Invoice"><a href="{self.url}">{escape(self.number)}</a></td>'
             f'<td class="nowrap" data-label="Date">{self.invoice_date}</td>'
             f'<td class="num" data-label="Amount Due">{escape(self.amount_due)}</td>'
             f'<td data-label="Status">{self._badge()}</td>'
@@ -60,7 +60,7 @@ class InvoiceRow:
             select = f'<td data-label="Pay">{box}</td>'
         return mark_safe(
             f"<tr>{select}"
-            f'<td data-label="Invoice Number"><a href="{escape(self.url)}">{number}</a></td>'
+            f'<td data-label="Invoice Number"><a href="{self.url}">{number}</a></td>'
             f'<td class="nowrap" data-label="Invoice Date">{self.invoice_date}</td>'
             f'<td class="nowrap" data-label="Due Date">{self.due_date}</td>'
             f'<td class="num" data-label="Total">{escape(self.total)}</td>'
@@ -70,13 +70,18 @@ class InvoiceRow:
         )
 
     def _badge(self) -> str:
-        label = escape(str(self.status_label))
-        return f'<span class="badge badge--{self.status_class}">{label}</span>'
+        return _BADGES[self.status_class]
+
+
+_BADGES = {
+    status.value: f'<span class="badge badge--{status.value}">{escape(str(status.label))}</span>'
+    for status in InvoiceStatus
+}
 
 
 def detail_url_pattern() -> str:
-    """/invoices/{}/: reversed once per page, filled in per row."""
-    return reverse("invoice_detail", args=[_PK]).replace(str(_PK), "{}")
+    """/invoices/{}/: reversed once per page (and escaped for an attribute), filled in per row."""
+    return escape(reverse("invoice_detail", args=[_PK])).replace(str(_PK), "{}")
 
 
 def invoice_rows(invoices, today: datetime.date) -> list[InvoiceRow]:

@@ -24,6 +24,7 @@ from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessTha
 from django.urls import reverse
 
 from remit.billing.models import Invoice
+from remit.billing.selectors import ROW_FIELDS
 
 PER_PAGE = 50
 EXACT_COUNT_UP_TO = 5_000
@@ -101,6 +102,7 @@ def page_queryset(
     an OFFSET), or after (`direction="after"`) or before ("before") the `cursor` (value, id)."""
     descending = ordering[0].startswith("-")
     field = ordering[0].lstrip("-")
+    invoices = invoices.only(*ROW_FIELDS)
     if direction == "after":
         return invoices.filter(beyond(field, descending, *cursor)).order_by(*ordering)[
             : PER_PAGE + 1
