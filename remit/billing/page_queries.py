@@ -162,7 +162,8 @@ class ListReads:
                 **slots,
             )
 
-        ((count,),) = self._get(("count", show_paid, self._shape()), build).rows(**self._values())
+        key = ("count", show_paid, self._shape(), keyset.EXACT_COUNT_UP_TO)
+        ((count,),) = self._get(key, build).rows(**self._values())
         return count
 
     def page(self, ordering, direction: str | None, cursor=None, start: int = 0) -> list:
@@ -181,7 +182,7 @@ class ListReads:
                 slots.update(value=Slot(Invoice, field), pk=Slot(Invoice, "id"))
             return Prepared(queryset, **slots)
 
-        key = ("page", show_paid, self._shape(), tuple(ordering), direction)
+        key = ("page", show_paid, self._shape(), tuple(ordering), direction, keyset.PER_PAGE)
         values = self._values()
         if direction:
             values.update(value=cursor[0], pk=cursor[1])

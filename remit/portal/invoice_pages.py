@@ -9,10 +9,11 @@ cost more than the rest of the page. "Today" (the provider's time zone) is found
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from html import escape
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from remit.billing.models import InvoiceStatus
@@ -77,6 +78,28 @@ _BADGES = {
     status.value: f'<span class="badge badge--{status.value}">{escape(str(status.label))}</span>'
     for status in InvoiceStatus
 }
+
+
+def badge_html(status: InvoiceStatus) -> SafeString:
+    """includes/status.html for an invoice's status."""
+    return mark_safe(_BADGES[status.value])
+
+
+_DETAIL_URLS = ("invoice_detail", "invoice_pdf", "make_payment")
+
+
+def detail_urls(pk: int) -> dict[str, str]:
+    """An invoice page's links (the invoice itself, its PDF, Make a Payment) and the list's,
+    reversed once per process and filled in with `pk`."""
+    patterns = _url_patterns(get_script_prefix(), get_urlconf())
+    return {name: pattern.format(pk) for name, pattern in patterns.items()}
+
+
+@functools.lru_cache(maxsize=16)
+def _url_patterns(prefix: str, urlconf) -> dict[str, str]:
+    patterns = {name: reverse(name, args=[_PK]).replace(str(_PK), "{}") for name in _DETAIL_URLS}
+    patterns["invoice_list"] = reverse("invoice_list")
+    return patterns
 
 
 def detail_url_pattern() -> str:

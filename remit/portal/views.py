@@ -9,11 +9,12 @@ from django.views.decorators.http import require_GET
 
 from remit.billing import page_queries
 from remit.billing.pdf import cached_invoice_pdf
+from remit.core.formats import short_date
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
 from remit.portal.field_html import field_html, sort_header_html
 from remit.portal.forms import InvoiceFilterForm
-from remit.portal.invoice_pages import invoice_rows
+from remit.portal.invoice_pages import badge_html, detail_urls, invoice_rows
 
 INVOICES_PER_PAGE = keyset.PER_PAGE
 
@@ -111,6 +112,9 @@ def invoice_detail(request, pk: int):
         {
             "nav": "reports",
             "invoice": invoice,
+            "status_badge": badge_html(invoice.status_on(timezone.localdate())),
+            "dates": (short_date(invoice.invoice_date), short_date(invoice.due_date)),
+            "urls": detail_urls(invoice.pk),
             "lines": page_queries.lines_of(invoice),
             "payments": page_queries.payments_of(invoice),
             "can_pay": can_pay,
