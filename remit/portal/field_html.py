@@ -2,8 +2,8 @@
 
 The markup is that of `includes/field.html` around Django's own widget templates (`<input>` with
 the value typed, `aria-invalid` and `aria-describedby` for errors and help text, the label, the
-help text and the errors next to the field), and of `portal/includes/sort_header.html` with
-`{% querystring %}` — tests/test_invoice_list_html.py checks both against those templates. Django
+help text and the errors next to the field), and of the sort headers' former template (with
+`{% querystring %}`) — tests/test_chrome.py checks both against those templates. Django
 renders a widget through its form renderer's templates, which cost Reports > Invoices more than
 its queries; these four fields and four headers are the same on every request but for the values.
 """
@@ -75,8 +75,8 @@ class _Context:
 
 
 def sort_header_html(request, label: str, key: str, sort: str, num: bool = False) -> SafeString:
-    """portal/includes/sort_header.html: the column's heading, a link that sorts by it (the
-    other way round when it is the current order), and its aria-sort."""
+    """A sortable column's heading (portal/includes/sort_header.html was): a link that sorts by
+    it (the other way round when it is the current order), and its aria-sort."""
     descending = f"-{key}"
     target = key if sort == descending else descending
     href = querystring(_Context(request), sort=target, page=None, after=None, before=None)
