@@ -12,7 +12,7 @@ from remit.billing.pdf import cached_invoice_pdf
 from remit.core.formats import short_date
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
-from remit.portal.field_html import field_html, sort_header_html
+from remit.portal.field_html import field_html, sort_header_html, widget_html
 from remit.portal.forms import InvoiceFilterForm
 from remit.portal.invoice_pages import badge_html, detail_urls, invoice_rows
 
@@ -69,6 +69,7 @@ def invoice_list(request):
             "nav": "reports",
             "form": form,
             "fields": {name: field_html(form[name]) for name in FILTER_FIELDS},
+            "sort_input": mark_safe(widget_html(form["sort"])),
             "page": page,
             "rows": mark_safe("\n".join(row.list_html(can_pay) for row in rows)),
             "sort_headers": mark_safe(
