@@ -48,18 +48,47 @@ def invoice_list(
 
 
 def recent_invoices(invoices: QuerySet[Invoice], limit: int = 5) -> list[Invoice]:
-    return list(invoices.order_by("-invoice_date", "-id")[:limit])
+    return list(recent_queryset(invoices, limit))
+
+
+def recent_queryset(invoices: QuerySet[Invoice], limit: int = 5) -> QuerySet[Invoice]:
+    return invoices.only(*ROW_FIELDS).order_by("-invoice_date", "-id")[:limit]
+
+
+# What a row of Home's or Reports > Invoices' table shows and sorts by (remit/portal/
+# invoice_pages.py, keyset.py): the rest (the memo, four timestamps) is not read from the database.
+ROW_FIELDS = (
+    "id", "number", "state", "invoice_date", "due_date", "currency", "total", "amount_paid",
+    "amount_due",
+)  # fmt: skip
+
+
+def _balance_aggregates(today: datetime.date) -> dict:
+    overdue = Q(due_date__lt=today)
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return {
+        "due": Coalesce(Sum("amount_due"), Value(ZERO), output_field=money),
+        "overdue": Coalesce(Sum("amount_due", filter=overdue), Value(ZERO), output_field=money),
+        "open_count": Count("id"),
+        "overdue_count": Count("id", filter=overdue),
+    }
 
 
 def balance_summary(invoices: QuerySet[Invoice], today: datetime.date) -> dict[str, Decimal | int]:
     """Total due, of which overdue, and how many invoices are open — one query."""
-    open_ = open_invoices(invoices)
-    overdue = Q(due_date__lt=today)
-    money = DecimalField(max_digits=14, decimal_places=2)
-    totals = open_.aggregate(
-        due=Coalesce(Sum("amount_due"), Value(ZERO), output_field=money),
-        overdue=Coalesce(Sum("amount_due", filter=overdue), Value(ZERO), output_field=money),
-        open_count=Count("id"),
-        overdue_count=Count("id", filter=overdue),
+    return open_invoices(invoices).aggregate(**_balance_aggregates(today))
+
+
+def balance_query(invoices: QuerySet[Invoice], today: datetime.date) -> QuerySet:
+    """balance_summary as a one-row `.values()` QuerySet (no GROUP BY: a constant groups
+    nothing), which remit/core/prepared.py can build once and re-run."""
+    return (
+        open_invoices(invoices)
+        .order_by()
+        .values(_one=Value(1))
+        .annotate(**_balance_aggregates(today))
+        .values(*BALANCE_KEYS)
     )
-    return totals
+
+
+BALANCE_KEYS = ("due", "overdue", "open_count", "overdue_count")

@@ -24,6 +24,7 @@ from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessTha
 from django.urls import reverse
 
 from remit.billing.models import Invoice
+from remit.billing.selectors import ROW_FIELDS
 
 PER_PAGE = 50
 EXACT_COUNT_UP_TO = 5_000
@@ -89,12 +90,53 @@ def _two_figures(n: int) -> int:
     return round(n, 2 - len(str(n))) if n >= 100 else n
 
 
-def _count(invoices: QuerySet[Invoice]) -> tuple[int, bool]:
+def bounded_count_queryset(invoices: QuerySet[Invoice]) -> QuerySet:
+    """The rows a bounded COUNT counts: at most EXACT_COUNT_UP_TO + 1 of them."""
+    return invoices.order_by().values("pk")[: EXACT_COUNT_UP_TO + 1]
+
+
+def page_queryset(
+    invoices: QuerySet[Invoice], ordering: tuple[str, str], direction: str | None, cursor=None
+) -> QuerySet[Invoice]:
+    """The rows of a page and one more, from the start of `invoices` in `ordering` (slice it for
+    an OFFSET), or after (`direction="after"`) or before ("before") the `cursor` (value, id)."""
+    descending = ordering[0].startswith("-")
+    field = ordering[0].lstrip("-")
+    invoices = invoices.only(*ROW_FIELDS)
+    if direction == "after":
+        return invoices.filter(beyond(field, descending, *cursor)).order_by(*ordering)[
+            : PER_PAGE + 1
+        ]
+    if direction == "before":
+        backwards = tuple(key[1:] if key.startswith("-") else f"-{key}" for key in ordering)
+        return invoices.filter(beyond(field, not descending, *cursor)).order_by(*backwards)[
+            : PER_PAGE + 1
+        ]
+    return invoices.order_by(*ordering)
+
+
+class QuerySetReads:
+    """A page's reads of any QuerySet, each query built by the ORM (page_queries.ListReads
+    prepares the common ones once per process)."""
+
+    def __init__(self, invoices: QuerySet[Invoice]):
+        self.queryset = invoices
+
+    def bounded_count(self) -> int:
+        return bounded_count_queryset(self.queryset).count()
+
+    def page(self, ordering, direction: str | None, cursor=None, start: int = 0) -> list:
+        rows = page_queryset(self.queryset, ordering, direction, cursor)
+        return list(rows if direction else rows[start : start + PER_PAGE + 1])
+
+
+def _count(reads) -> tuple[int, bool]:
     """(count, is it an estimate): exact up to EXACT_COUNT_UP_TO (a bounded COUNT that stops
     there), the planner's estimate above it."""
-    bounded = invoices.order_by().values("pk")[: EXACT_COUNT_UP_TO + 1].count()
+    bounded = reads.bounded_count()
     if bounded <= EXACT_COUNT_UP_TO:
         return bounded, False
+    invoices = reads.queryset
     estimate = _estimate(invoices)
     if estimate is None:  # SQLite: no estimate; an embedded deployment is small enough to count
         return invoices.count(), False
@@ -123,36 +165,29 @@ def _page_number(text: str | None) -> int:
         return 1
 
 
-def paginate(invoices: QuerySet[Invoice], ordering: tuple[str, str], params) -> InvoicePage:
-    """The page `params` (the request's GET) asks for, of `invoices` in `ordering` — one of the
-    form's SORTS: `("-field", "-id")` or `("field", "id")`."""
-    descending = ordering[0].startswith("-")
+def paginate(invoices, ordering: tuple[str, str], params) -> InvoicePage:
+    """The page `params` (the request's GET) asks for, of `invoices` (a QuerySet, or reads of
+    one: QuerySetReads, page_queries.ListReads) in `ordering` — one of the form's SORTS:
+    `("-field", "-id")` or `("field", "id")`."""
+    reads = QuerySetReads(invoices) if isinstance(invoices, QuerySet) else invoices
     field = ordering[0].lstrip("-")
     number = _page_number(params.get("page"))
-    count, estimate = _count(invoices)
+    count, estimate = _count(reads)
     after = parse_cursor(field, params.get("after"))
     before = None if after else parse_cursor(field, params.get("before"))
     if after:
-        rows = list(
-            invoices.filter(beyond(field, descending, *after)).order_by(*ordering)[: PER_PAGE + 1]
-        )
+        rows = reads.page(ordering, "after", after)
         has_previous, has_next = True, len(rows) > PER_PAGE
         rows = rows[:PER_PAGE]
     elif before:
-        backwards = tuple(key[1:] if key.startswith("-") else f"-{key}" for key in ordering)
-        rows = list(
-            invoices.filter(beyond(field, not descending, *before)).order_by(*backwards)[
-                : PER_PAGE + 1
-            ]
-        )
+        rows = reads.page(ordering, "before", before)
         has_previous, has_next = len(rows) > PER_PAGE, True
         rows = rows[:PER_PAGE][::-1]
         number = number if has_previous else 1
     else:  # page 1, or a page by number (OFFSET)
         if not estimate:
             number = min(number, max(1, -(-count // PER_PAGE)))
-        start = (number - 1) * PER_PAGE
-        rows = list(invoices.order_by(*ordering)[start : start + PER_PAGE + 1])
+        rows = reads.page(ordering, None, start=(number - 1) * PER_PAGE)
         has_previous, has_next = number > 1, len(rows) > PER_PAGE
         rows = rows[:PER_PAGE]
     keep = {k: v for k, v in params.items() if k not in ("page", "after", "before")}

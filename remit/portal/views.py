@@ -4,16 +4,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from remit.billing import selectors
-from remit.billing.access import get_invoice_for, invoices_for
+from remit.billing import page_queries
 from remit.billing.pdf import cached_invoice_pdf
-from remit.payments.models import Payment
+from remit.core.formats import short_date
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
+from remit.portal.field_html import field_html, sort_header_html, widget_html
 from remit.portal.forms import InvoiceFilterForm
-from remit.portal.invoice_pages import invoice_rows
+from remit.portal.invoice_pages import badge_html, detail_urls, invoice_rows
 
 INVOICES_PER_PAGE = keyset.PER_PAGE
 
@@ -25,11 +26,15 @@ def home(request):
         return redirect("admin:index")  # provider staff work in the back office
     context = {"nav": "home"}
     if request.user.can_view_financials:
-        invoices = invoices_for(request.user)
         today = timezone.localdate()
         context.update(
-            recent_invoices=invoice_rows(selectors.recent_invoices(invoices), today),
-            summary=selectors.balance_summary(invoices, today),
+            recent_invoices=mark_safe(
+                "\n".join(
+                    row.home_html()
+                    for row in invoice_rows(page_queries.recent_invoices(request.user), today)
+                )
+            ),
+            summary=page_queries.balance_summary(request.user, today),
             can_pay=payment_unavailable_reason(request.provider) is None,
         )
     return render(request, "portal/home.html", context)
@@ -39,7 +44,6 @@ def home(request):
 @login_required
 def invoice_list(request):
     """Reports > Invoices: newest first, filter by date range, "Show paid", sort, 50 a page."""
-    invoices = invoices_for(request.user)
     form = InvoiceFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     ordering = (
@@ -47,33 +51,51 @@ def invoice_list(request):
         if form.is_bound
         else InvoiceFilterForm.SORTS[InvoiceFilterForm.DEFAULT_SORT]
     )
-    rows = selectors.invoice_list(
-        invoices,
+    reads = page_queries.ListReads(
+        request.user,
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
         show_paid=bool(filters.get("show_paid")),
         number=filters.get("number", ""),
-        ordering=ordering,
     )
-    page = keyset.paginate(rows, ordering, request.GET)
+    page = keyset.paginate(reads, ordering, request.GET)
+    can_pay = payment_unavailable_reason(request.provider) is None
+    sort = form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT
+    rows = invoice_rows(page.rows, timezone.localdate())
     return render(
         request,
         "portal/invoice_list.html",
         {
             "nav": "reports",
             "form": form,
+            "fields": {name: field_html(form[name]) for name in FILTER_FIELDS},
+            "sort_input": mark_safe(widget_html(form["sort"])),
             "page": page,
-            "rows": invoice_rows(page.rows, timezone.localdate()),
-            "can_pay": payment_unavailable_reason(request.provider) is None,
-            "sort": form.current_sort() if form.is_bound else InvoiceFilterForm.DEFAULT_SORT,
+            "rows": mark_safe("\n".join(row.list_html(can_pay) for row in rows)),
+            "sort_headers": mark_safe(
+                "\n".join(
+                    sort_header_html(request, label, key, sort, num)
+                    for label, key, num in SORT_HEADERS
+                )
+            ),
+            "can_pay": can_pay,
         },
     )
+
+
+FILTER_FIELDS = ("number", "date_from", "date_to", "show_paid")
+SORT_HEADERS = (
+    ("Invoice Date", "date", False),
+    ("Due Date", "due", False),
+    ("Total", "total", True),
+    ("Amount Due", "amount", True),
+)
 
 
 def _invoice_of(request, pk: int):
     """The user's invoice, with its organization: the user's own, already loaded (the access
     helper only finds invoices of the user's organization), not a second query."""
-    invoice = get_invoice_for(request.user, pk)
+    invoice = page_queries.invoice_for(request.user, pk)
     invoice.organization = request.user.organization
     return invoice
 
@@ -91,12 +113,11 @@ def invoice_detail(request, pk: int):
         {
             "nav": "reports",
             "invoice": invoice,
-            "lines": list(invoice.lines.all()),
-            "payments": list(
-                Payment.objects.filter(allocations__invoice=invoice)
-                .select_related("payer")
-                .order_by("-created_at")
-            ),
+            "status_badge": badge_html(invoice.status_on(timezone.localdate())),
+            "dates": (short_date(invoice.invoice_date), short_date(invoice.due_date)),
+            "urls": detail_urls(invoice.pk),
+            "lines": page_queries.lines_of(invoice),
+            "payments": page_queries.payments_of(invoice),
             "can_pay": can_pay,
             "payment_note": unavailable if invoice_payable_problem(invoice) is None else None,
         },

@@ -1,0 +1,189 @@
+"""The client pages' fixed-shape reads — Home, an invoice, Reports > Invoices — built by the ORM once
+per process and re-run with the request's values (remit/core/prepared.py).
+
+Each is the QuerySet the selectors and access helpers build (the same functions build them), so
+it returns what they return; tests/test_page_queries.py checks that against the ORM on random
+data, filters and orders. Access is checked here as `invoices_for` checks it."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.http import Http404
+
+from remit.billing import selectors
+from remit.billing.access import check_can_view, visible_invoices
+from remit.billing.models import Invoice, InvoiceLine
+from remit.core.prepared import Prepared, Slot
+from remit.portal import keyset
+
+ORG = Slot(Invoice, "organization")
+DAY = Slot(Invoice, "due_date")
+
+_recent = Prepared(lambda org: selectors.recent_queryset(visible_invoices(org)), org=ORG)
+_balance = Prepared(
+    lambda org, today: selectors.balance_query(visible_invoices(org), today), org=ORG, today=DAY
+)
+# As QuerySet.get() reads it (without ordering); the id is unique, so two rows at most.
+_invoice = Prepared(
+    lambda org, pk: visible_invoices(org).filter(pk=pk).order_by()[:2],
+    org=ORG,
+    pk=Slot(Invoice, "id"),
+)
+_lines = Prepared(
+    lambda invoice: InvoiceLine.objects.filter(invoice_id=invoice), invoice=Slot(Invoice, "id")
+)
+
+
+def _payments_of(invoice):
+    from remit.payments.models import Payment
+
+    return (
+        Payment.objects.filter(allocations__invoice=invoice)
+        .select_related("payer")
+        .order_by("-created_at")
+    )
+
+
+_payments = Prepared(_payments_of, invoice=Slot(Invoice, "id"))
+
+
+def recent_invoices(user) -> list[Invoice]:
+    """selectors.recent_invoices(invoices_for(user))"""
+    check_can_view(user)
+    return _recent.instances(org=user.organization_id)
+
+
+def balance_summary(user, today: datetime.date) -> dict:
+    """selectors.balance_summary(invoices_for(user), today)"""
+    check_can_view(user)
+    (row,) = _balance.rows(org=user.organization_id, today=today)
+    return dict(zip(selectors.BALANCE_KEYS, row, strict=True))
+
+
+def invoice_for(user, pk) -> Invoice:
+    """access.get_invoice_for(user, pk)"""
+    check_can_view(user)
+    try:
+        pk = int(pk)
+    except (ValueError, TypeError):
+        raise Http404("No such invoice.") from None
+    if not -(2**63) <= pk < 2**63:
+        raise Http404("No such invoice.")
+    found = _invoice.instances(org=user.organization_id, pk=pk)
+    if len(found) != 1:
+        raise Http404("No such invoice.")
+    return found[0]
+
+
+def lines_of(invoice: Invoice) -> list[InvoiceLine]:
+    """list(invoice.lines.all())"""
+    lines = _lines.instances(invoice=invoice.pk)
+    for line in lines:
+        line.invoice = invoice
+    return lines
+
+
+def payments_of(invoice: Invoice) -> list:
+    """The payments that paid part of `invoice`, newest first, with their payer."""
+    return _payments.instances(invoice=invoice.pk)
+
+
+# --- Reports > Invoices ---------------------------------------------------------------------------
+
+_FILTER_SLOTS = {
+    "date_from": Slot(Invoice, "invoice_date"),
+    "date_to": Slot(Invoice, "invoice_date"),
+}
+_prepared: dict[tuple, Prepared] = {}
+
+
+def _listed(org, show_paid: bool, **filters):
+    return selectors.invoice_list(
+        visible_invoices(org),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        show_paid=show_paid,
+    )
+
+
+class ListReads:
+    """Reports > Invoices' reads (keyset.paginate's `reads`) for the usual filters: the bounded
+    count and the first page or a page after or before a cursor, prepared once per shape (which
+    filters are set, the order, the direction). A search by number and a page by OFFSET go
+    through the ORM (keyset.QuerySetReads)."""
+
+    def __init__(self, user, *, date_from=None, date_to=None, show_paid=False, number=""):
+        check_can_view(user)
+        self.organization_id = user.organization_id
+        self.filters = {"date_from": date_from, "date_to": date_to}
+        self.show_paid = show_paid
+        self.number = number
+        self._orm = None
+
+    @property
+    def queryset(self):
+        return self._orm_reads().queryset
+
+    def _orm_reads(self) -> keyset.QuerySetReads:
+        if self._orm is None:
+            invoices = selectors.invoice_list(
+                visible_invoices(self.organization_id),
+                **self.filters,
+                show_paid=self.show_paid,
+                number=self.number,
+            )
+            self._orm = keyset.QuerySetReads(invoices)
+        return self._orm
+
+    def _shape(self) -> tuple[str, ...]:
+        return tuple(name for name, value in self.filters.items() if value)
+
+    def _values(self) -> dict:
+        return {"org": self.organization_id, **{n: v for n, v in self.filters.items() if v}}
+
+    def _get(self, key: tuple, build, **slots) -> Prepared:
+        prepared = _prepared.get(key)
+        if prepared is None:
+            prepared = _prepared[key] = build(
+                **slots, org=ORG, **{name: _FILTER_SLOTS[name] for name in key[2]}
+            )
+        return prepared
+
+    def bounded_count(self) -> int:
+        if self.number:
+            return self._orm_reads().bounded_count()
+        show_paid = self.show_paid
+
+        def build(**slots):
+            return Prepared(
+                lambda org, **f: keyset.bounded_count_queryset(_listed(org, show_paid, **f)),
+                wrap="SELECT COUNT(*) FROM ({}) subquery",
+                **slots,
+            )
+
+        key = ("count", show_paid, self._shape(), keyset.EXACT_COUNT_UP_TO)
+        ((count,),) = self._get(key, build).rows(**self._values())
+        return count
+
+    def page(self, ordering, direction: str | None, cursor=None, start: int = 0) -> list:
+        if self.number or (direction is None and start):
+            return self._orm_reads().page(ordering, direction, cursor, start)
+        show_paid, field = self.show_paid, ordering[0].lstrip("-")
+
+        def build(**slots):
+            def queryset(org, value=None, pk=None, **f):
+                rows = keyset.page_queryset(
+                    _listed(org, show_paid, **f), ordering, direction, (value, pk)
+                )
+                return rows if direction else rows[: keyset.PER_PAGE + 1]
+
+            if direction:
+                slots.update(value=Slot(Invoice, field), pk=Slot(Invoice, "id"))
+            return Prepared(queryset, **slots)
+
+        key = ("page", show_paid, self._shape(), tuple(ordering), direction, keyset.PER_PAGE)
+        values = self._values()
+        if direction:
+            values.update(value=cursor[0], pk=cursor[1])
+        return self._get(key, build).instances(**values)

@@ -1,0 +1,158 @@
+"""Fixed-shape queries built by the ORM once per process, then re-executed with new values.
+
+Building a QuerySet's SQL (filters resolved, expressions compiled) costs Django several times what
+PostgreSQL spends answering the small queries of the client pages (bench/README.md, "Client pages
+side by side"). A `Prepared` query is written as an ordinary QuerySet, built once per database
+connection with a sentinel value in place of each varying parameter (an organization id, a date, a
+cursor); the sentinels are found in the compiled parameters, and each later execution substitutes
+the real values there and runs the same SQL. So the SQL is exactly the ORM's, on PostgreSQL as on
+SQLite, and the rows come back through the ORM's own converters and `Model.from_db`.
+
+    recent = Prepared(
+        lambda org: Invoice.objects.filter(organization_id=org).order_by("-id")[:5],
+        org=Slot(Invoice, "organization"),
+    )
+    recent.instances(org=7)
+
+A slot's sentinel must reach the SQL as a parameter unchanged (an equality, a comparison, a row
+comparison): not through LIKE (whose parameter is rewritten) or LIMIT/OFFSET (inlined in the SQL).
+`_compile` refuses a sentinel it cannot find.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.query import get_related_populators
+
+_unique = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A varying parameter: adapted for the database as `model.field` adapts its values."""
+
+    model: type
+    field: str
+
+    def adapt(self, value, connection):
+        field = self.model._meta.get_field(self.field)
+        target = getattr(field, "target_field", None) or field  # a foreign key: its target's type
+        return target.get_db_prep_value(value, connection, prepared=False)
+
+    def sentinel(self, n: int):
+        """A value no real query parameter equals (negative, or a date before any invoice)."""
+        field = self.model._meta.get_field(self.field)
+        kind = (getattr(field, "target_field", None) or field).get_internal_type()
+        if kind == "DateField":
+            return datetime.date(1000 + n, 1 + n % 12, 1 + n % 28)
+        if kind == "DecimalField":
+            return Decimal(f"-987654.{n:02d}")
+        return -987_654_000 - n
+
+
+@dataclass
+class _Compiled:
+    compiler: object
+    sql: str
+    params: list
+    positions: dict[str, list[int]]
+    converters: dict
+    model_start: int = 0
+    model_end: int = 0
+    init_list: list | None = None
+    related_populators: list | None = None
+    annotation_col_map: dict | None = None
+
+
+class Prepared:
+    def __init__(
+        self, build, using: str = DEFAULT_DB_ALIAS, wrap: str | None = None, **slots: Slot
+    ):
+        """`wrap`: SQL around the QuerySet's, `{}` where it goes, as Django wraps a sliced query
+        to count it (`SELECT COUNT(*) FROM ({}) subquery`); the rows are then the wrapper's, as
+        the database returns them."""
+        self.build = build
+        self.using = using
+        self.wrap = wrap
+        self.slots = slots
+        self.key = f"_remit_prepared_{next(_unique)}"
+
+    def _compiled(self, connection) -> _Compiled:
+        # Kept on the connection object: one per thread and alias, as Django keeps connections.
+        compiled = connection.__dict__.get(self.key)
+        if compiled is None:
+            compiled = self._compile(connection)
+            connection.__dict__[self.key] = compiled
+        return compiled
+
+    def _compile(self, connection) -> _Compiled:
+        sentinels = {name: slot.sentinel(n) for n, (name, slot) in enumerate(self.slots.items())}
+        queryset = self.build(**sentinels)
+        compiler = queryset.query.get_compiler(connection=connection)
+        if self.wrap:
+            sql, params = compiler.as_sql(with_col_aliases=True)
+            sql = self.wrap.format(sql)
+        else:
+            sql, params = compiler.as_sql()
+        params = list(params)
+        positions = {}
+        for name, slot in self.slots.items():
+            adapted = slot.adapt(sentinels[name], connection)
+            found = [i for i, p in enumerate(params) if type(p) is type(adapted) and p == adapted]
+            if not found:
+                raise ValueError(f"{name}: its sentinel is not among the parameters of {sql}")
+            positions[name] = found
+        fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        converters = {} if self.wrap else compiler.get_converters(fields)
+        compiled = _Compiled(compiler, sql, params, positions, converters)
+        klass_info = compiler.klass_info
+        if klass_info and not self.wrap:  # rows of a model (not .values())
+            select_fields = klass_info["select_fields"]
+            compiled.model_start, compiled.model_end = select_fields[0], select_fields[-1] + 1
+            compiled.init_list = [
+                f[0].target.attname
+                for f in compiler.select[compiled.model_start : compiled.model_end]
+            ]
+            compiled.related_populators = get_related_populators(
+                klass_info, compiler.select, self.using
+            )
+            compiled.annotation_col_map = compiler.annotation_col_map
+        return compiled
+
+    def rows(self, **values) -> list:
+        """The rows, each a list of Python values (the ORM's converters applied)."""
+        return self._run(connections[self.using], values)[1]
+
+    def _run(self, connection, values):
+        compiled = self._compiled(connection)
+        params = list(compiled.params)
+        for name, slot in self.slots.items():
+            adapted = slot.adapt(values[name], connection)
+            for i in compiled.positions[name]:
+                params[i] = adapted
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return compiled, rows
+
+    def instances(self, **values) -> list:
+        """Model instances, as iterating the QuerySet gives them (annotations, select_related)."""
+        compiled, rows = self._run(connections[self.using], values)
+        model = compiled.compiler.klass_info["model"]
+        start, end, init_list = compiled.model_start, compiled.model_end, compiled.init_list
+        objects = []
+        for row in rows:
+            obj = model.from_db(self.using, init_list, row[start:end])
+            for populator in compiled.related_populators:
+                populator.populate(row, obj)
+            for attr, position in compiled.annotation_col_map.items():
+                setattr(obj, attr, row[position])
+            objects.append(obj)
+        return objects

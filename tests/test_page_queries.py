@@ -1,0 +1,168 @@
+"""The client pages' prepared reads (remit/billing/page_queries.py, built once per process and re-run
+with new values) return exactly what the ORM queries they stand for return: Home's recent invoices
+and balance, an invoice, its lines and payments, and Reports > Invoices' count and pages in every
+order, with every filter, from page 1 and after or before any row."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.http import Http404
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remit.billing import page_queries, selectors
+from remit.billing.access import get_invoice_for, invoices_for
+from remit.billing.models import Invoice
+from remit.portal import keyset
+from remit.portal.forms import InvoiceFilterForm
+from tests.backoffice.conftest import make_payment
+from tests.factories import make_invoice
+
+DATES = [datetime.date(2026, 1, 1) + datetime.timedelta(days=9 * n) for n in range(6)]
+TOTALS = ["10.00", "25.00", "25.00", "80.00", "125.50"]
+FIELDS = [f.attname for f in Invoice._meta.concrete_fields]
+
+
+def allocate(payment, in_flight=True):
+    from remit.payments.models import PaymentAllocation
+
+    PaymentAllocation.objects.create(
+        payment=payment, invoice=payment.invoice, amount=payment.amount, in_flight=in_flight
+    )
+    return payment
+
+
+def same_rows(got, expected, fields=("pk", *selectors.ROW_FIELDS, "payment_pending")):
+    assert [[getattr(i, f) for f in fields] for i in got] == [
+        [getattr(i, f) for f in fields] for i in expected
+    ]
+
+
+@pytest.fixture
+def many(northwind, contoso):
+    """Invoices with ties in every sort key, some paid in full or in part, void, draft, one with a
+    payment in flight; and Contoso's, which Northwind's pages never show."""
+    for n in range(40):
+        total = TOTALS[n % len(TOTALS)]
+        state = {0: Invoice.State.VOID, 7: Invoice.State.DRAFT}.get(n % 13, Invoice.State.ISSUED)
+        make_invoice(
+            northwind,
+            number=f"K-{n:03d}",
+            total=total,
+            paid={0: total, 1: "5.00"}.get(n % 4, "0.00"),
+            invoice_date=DATES[n % len(DATES)],
+            due_date=DATES[n % len(DATES)] + datetime.timedelta(days=15 + n % 3 * 15),
+            state=state,
+        )
+    for n in range(5):
+        make_invoice(contoso, number=f"C-{n:03d}", invoice_date=DATES[n])
+
+
+@pytest.mark.django_db
+def test_home_reads_are_the_orms(manager, many, northwind):
+    allocate(make_payment(Invoice.objects.get(number="K-035"), manager, state="processing"))
+    orm = invoices_for(manager)
+    same_rows(page_queries.recent_invoices(manager), selectors.recent_invoices(orm))
+    assert any(i.payment_pending for i in page_queries.recent_invoices(manager))
+    for today in (DATES[0], DATES[3], datetime.date(2030, 1, 1)):
+        summary = page_queries.balance_summary(manager, today)
+        assert summary == selectors.balance_summary(orm, today)
+        assert isinstance(summary["due"], Decimal)
+
+
+@pytest.mark.django_db
+def test_home_reads_of_an_organization_without_invoices(other_manager):
+    assert page_queries.recent_invoices(other_manager) == []
+    assert page_queries.balance_summary(other_manager, DATES[0]) == {
+        "due": Decimal("0.00"), "overdue": Decimal("0.00"), "open_count": 0, "overdue_count": 0,
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_invoice_its_lines_and_payments_are_the_orms(manager, invoice, northwind):
+    payment = allocate(make_payment(invoice, manager), in_flight=False)
+    allocate(make_payment(make_invoice(northwind), manager))  # another invoice's
+    got, expected = (
+        page_queries.invoice_for(manager, invoice.pk),
+        get_invoice_for(manager, invoice.pk),
+    )
+    same_rows([got], [expected], fields=("pk", *FIELDS, "payment_pending"))
+    lines = page_queries.lines_of(got)
+    assert [(x.pk, x.description, x.amount) for x in lines] == [
+        (x.pk, x.description, x.amount) for x in expected.lines.all()
+    ]
+    assert lines[0].invoice is got
+    (paid,) = page_queries.payments_of(got)
+    assert (paid.pk, paid.amount, paid.payer.email) == (payment.pk, payment.amount, manager.email)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pk", ["nope", None, 2**70, -1])
+def test_no_invoice_is_a_404(manager, invoice, pk):
+    with pytest.raises(Http404):
+        page_queries.invoice_for(manager, pk)
+
+
+@pytest.mark.django_db
+def test_other_organizations_and_drafts_are_not_found(
+    manager, plain_user, contoso_invoice, northwind
+):
+    draft = make_invoice(northwind, state=Invoice.State.DRAFT)
+    for pk in (contoso_invoice.pk, draft.pk):
+        with pytest.raises(Http404):
+            page_queries.invoice_for(manager, pk)
+    mine = make_invoice(northwind)
+    with pytest.raises(Http404):  # a security level without "View invoices"
+        page_queries.invoice_for(plain_user, mine.pk)
+    with pytest.raises(Http404):
+        page_queries.recent_invoices(plain_user)
+
+
+def orm_reads(user, **filters):
+    return keyset.QuerySetReads(selectors.invoice_list(invoices_for(user), **filters))
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    sort=st.sampled_from(sorted(InvoiceFilterForm.SORTS)),
+    show_paid=st.booleans(),
+    date_from=st.none() | st.sampled_from(DATES),
+    date_to=st.none() | st.sampled_from(DATES),
+    direction=st.sampled_from([None, "after", "before"]),
+    at=st.integers(min_value=0, max_value=39),
+    per_page=st.integers(min_value=2, max_value=9),
+)
+def test_list_reads_are_the_orms(
+    monkeypatch, manager, many, sort, show_paid, date_from, date_to, direction, at, per_page
+):
+    monkeypatch.setattr(keyset, "PER_PAGE", per_page)
+    filters = {"date_from": date_from, "date_to": date_to, "show_paid": show_paid}
+    prepared, orm = page_queries.ListReads(manager, **filters), orm_reads(manager, **filters)
+    assert prepared.bounded_count() == orm.bounded_count()
+    ordering = InvoiceFilterForm.SORTS[sort]
+    field = ordering[0].lstrip("-")
+    cursor = None
+    if direction:  # from any invoice of the organization, listed or not
+        row = invoices_for(manager).order_by("pk")[at % invoices_for(manager).count()]
+        cursor = (getattr(row, field), row.pk)
+    same_rows(prepared.page(ordering, direction, cursor), orm.page(ordering, direction, cursor))
+
+
+@pytest.mark.django_db
+def test_a_search_by_number_and_a_page_by_offset_go_through_the_orm(manager, many):
+    ordering = InvoiceFilterForm.SORTS["-date"]
+    prepared = page_queries.ListReads(manager, number="k-01")
+    orm = orm_reads(manager, number="k-01")
+    assert prepared.bounded_count() == orm.bounded_count() == 10
+    same_rows(prepared.page(ordering, None), orm.page(ordering, None))
+    prepared, orm = (
+        page_queries.ListReads(manager, show_paid=True),
+        orm_reads(manager, show_paid=True),
+    )
+    same_rows(prepared.page(ordering, None, start=5), orm.page(ordering, None, start=5))
