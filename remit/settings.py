@@ -225,7 +225,7 @@ SESSION_COOKIE_AGE = 60 * 60 * 8
 # Sessions are written to the database and read from the cache (one look-up, no query): correct
 # across processes because the cache is shared (CACHES above), and a cache that loses an entry
 # only costs a query, never a session.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "remit.core.sessions"  # cached_db with the cache calls guarded
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Two-step sign-in (MFA). New staff set up their authenticator app from an invitation link, which

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.cached_db import SessionStore
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +16,7 @@ from django.urls import reverse
 from remit.accounts.models import PortalPermission, SecurityLevel
 from remit.core import provider_cache
 from remit.core.models import Provider
+from remit.core.sessions import SessionStore
 
 
 @pytest.mark.django_db
@@ -128,7 +128,7 @@ def test_production_uses_redis_when_given_and_files_otherwise(tmp_path):
     files = production_cache(REMIT_VAR_DIR=str(tmp_path))
     assert files["backend"] == "django.core.cache.backends.filebased.FileBasedCache"
     assert files["location"].startswith(str(tmp_path))  # shared by every process on the machine
-    assert redis["sessions"] == files["sessions"] == "django.contrib.sessions.backends.cached_db"
+    assert redis["sessions"] == files["sessions"] == "remit.core.sessions"
 
 
 def test_each_database_has_its_own_cache_entries(tmp_path):

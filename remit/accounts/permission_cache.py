@@ -8,9 +8,10 @@ entry also expires after TIMEOUT seconds."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from remit.core import shared_cache
 
 TIMEOUT = 600
 
@@ -21,20 +22,20 @@ def _key(level_id: int) -> str:
 
 def codes_of(level_id: int) -> frozenset[str]:
     key = _key(level_id)
-    codes = cache.get(key)
+    codes = shared_cache.get(key)
     if codes is None:
         from remit.accounts.models import PortalPermission
 
         rows = PortalPermission.objects.filter(security_levels=level_id)
         codes = frozenset(rows.values_list("code", flat=True))
-        cache.set(key, codes, TIMEOUT)
+        shared_cache.set(key, codes, TIMEOUT)
     return codes
 
 
 def forget(level_ids) -> None:
     keys = [_key(level_id) for level_id in level_ids]
     if keys:
-        cache.delete_many(keys)
+        shared_cache.delete_many(keys)
 
 
 def _later_too(level_ids) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 
-from django.core.cache import cache
 from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 
 from remit.billing.models import Invoice
+from remit.core import shared_cache
 from remit.core.encryption import EncryptedTextField
 from remit.core.formats import short_date
 from remit.core.models import Provider
@@ -81,10 +81,10 @@ def cached_invoice_pdf(invoice: Invoice, *, provider: Provider, today: datetime.
         status.value,
     )
     key = "invoice-pdf:" + hashlib.sha256(repr(inputs).encode()).hexdigest()
-    pdf = cache.get(key)
+    pdf = shared_cache.get(key)
     if pdf is None:
         pdf = invoice_pdf(invoice, provider=provider, today=today, lines=lines)
-        cache.set(key, pdf, PDF_CACHE_SECONDS)
+        shared_cache.set(key, pdf, PDF_CACHE_SECONDS)
     return pdf
 
 

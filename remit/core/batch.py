@@ -96,7 +96,13 @@ class WriteBatch:
             return
         connection = connections[self.using]
         with connection.cursor() as cursor:
-            if connection.vendor != "postgresql" or len(statements) == 1:
+            one_by_one = (
+                connection.vendor != "postgresql"
+                or len(statements) == 1
+                # Server-side binding prepares each query: PostgreSQL refuses several in one.
+                or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+            )
+            if one_by_one:
                 for statement, params in statements:
                     cursor.execute(statement, params)
                 return

@@ -15,9 +15,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from remit.core import shared_cache
 
 TIMEOUT = 600
 
@@ -34,22 +35,22 @@ def cached(name: str, compute: Callable[[], object]):
     """The value `compute()` returns, from the cache when it was stored under the current
     generation of `name`."""
     generation_key, value_key = _generation_key(name), _value_key(name)
-    found = cache.get_many([generation_key, value_key])
+    found = shared_cache.get_many([generation_key, value_key])
     generation = found.get(generation_key)
     entry = found.get(value_key)
     if generation is not None and entry is not None and entry[0] == generation:
         return entry[1]
     if generation is None:
-        cache.add(generation_key, uuid.uuid4().hex, TIMEOUT)
-        generation = cache.get(generation_key)
+        shared_cache.add(generation_key, uuid.uuid4().hex, TIMEOUT)
+        generation = shared_cache.get(generation_key)
     value = compute()  # read after the generation: a change committed since is announced after it
     if generation is not None:
-        cache.set(value_key, (generation, value), TIMEOUT)
+        shared_cache.set(value_key, (generation, value), TIMEOUT)
     return value
 
 
 def invalidate(name: str) -> None:
-    cache.set(_generation_key(name), uuid.uuid4().hex, TIMEOUT)
+    shared_cache.invalidate(_generation_key(name), uuid.uuid4().hex, TIMEOUT)
 
 
 def invalidate_on_change(name: str, model) -> None:
@@ -57,7 +58,7 @@ def invalidate_on_change(name: str, model) -> None:
 
     def changed(sender, **kwargs) -> None:
         invalidate(name)
-        transaction.on_commit(lambda: invalidate(name))
+        transaction.on_commit(lambda: invalidate(name), robust=True)
 
     post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"flag_cache_{name}_save")
     post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"flag_cache_{name}_del")

@@ -17,10 +17,10 @@ import hashlib
 import os
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from remit.core import shared_cache
 from remit.core.encryption import ENV_NAME, EncryptedTextField
 
 TIMEOUT = 300
@@ -48,7 +48,7 @@ def _key_for(keys: str, secret_key: str) -> str:
 def get():
     from remit.core.models import Provider
 
-    values = cache.get(_key())
+    values = shared_cache.get(_key())
     if values is None:
         return None
     fields = _fields()
@@ -66,11 +66,11 @@ def put(provider) -> None:
         else getattr(provider, field.attname)
         for field in _fields()
     ]
-    cache.set(_key(), values, TIMEOUT)
+    shared_cache.set(_key(), values, TIMEOUT)
 
 
 def forget() -> None:
-    cache.delete(_key())
+    shared_cache.delete_many([_key()])
 
 
 def _changed(sender, **kwargs) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
+
+from remit.core import shared_cache
 
 CACHE_KEY = "remit:surcharge-policy:v1"
 
@@ -73,8 +74,8 @@ class SurchargePolicy(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        cache.delete(CACHE_KEY)
-        transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+        shared_cache.delete_many([CACHE_KEY])
+        transaction.on_commit(lambda: shared_cache.delete_many([CACHE_KEY]))
 
     @classmethod
     def load(cls) -> SurchargePolicy:
@@ -86,10 +87,10 @@ class SurchargePolicy(models.Model):
     def for_display(cls) -> SurchargePolicy:
         """The row from Django's cache, for what pages say (a payment reads load()). Saving drops
         the entry at once and after the commit; it also expires after five minutes."""
-        policy = cache.get(CACHE_KEY)
+        policy = shared_cache.get(CACHE_KEY)
         if policy is None:
             policy = cls.load()
-            cache.set(CACHE_KEY, policy, 300)
+            shared_cache.set(CACHE_KEY, policy, 300)
         return policy
 
     def card_note(self, day: datetime.date | None = None) -> str:
