@@ -60,7 +60,9 @@ def test_a_saved_card_payment_is_charged_and_recorded_with_the_cache_down(
     due_invoice.refresh_from_db()
     assert due_invoice.amount_due == 0
     # The endpoint's flag was read from its table: the event is not dropped.
-    assert WebhookDelivery.objects.filter(endpoint=endpoint, event_type="payment.succeeded").exists()
+    assert WebhookDelivery.objects.filter(
+        endpoint=endpoint, event_type="payment.succeeded"
+    ).exists()
     assert "shared cache unavailable" in caplog.text
 
 

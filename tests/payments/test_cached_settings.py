@@ -64,3 +64,29 @@ def test_a_surcharge_turned_on_after_payments_without_one_is_charged_at_once(
     policy.save()
     third = pay(make_invoice(northwind, total="100.00"), SavedMethod(card))
     assert third.surcharge_amount == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_rolled_back_leaves_no_flag_behind(northwind):
+    """Read inside the transaction that changed the table, the flag is not stored: after a rollback
+    the endpoint is active again and the next payment's event must find it."""
+    from django.db import transaction
+
+    from remit.core import flag_cache
+    from remit.webhooks.services import ANY_ACTIVE, _any_active, active_endpoints
+
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example/remit")
+    assert flag_cache.cached(ANY_ACTIVE, _any_active) is True
+
+    def turn_off_then_fail():
+        with transaction.atomic():
+            endpoint.is_active = False
+            endpoint.save()
+            assert active_endpoints("payment.succeeded") == []  # it sees its own change
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        turn_off_then_fail()
+    assert WebhookEndpoint.objects.get().is_active
+    assert flag_cache.cached(ANY_ACTIVE, _any_active) is True
+    assert active_endpoints("payment.succeeded") == [endpoint]
