@@ -135,3 +135,37 @@ def test_each_database_has_its_own_cache_entries(tmp_path):
     one = production_cache(REMIT_VAR_DIR=str(tmp_path), DATABASE_URL="postgres://h/one")
     two = production_cache(REMIT_VAR_DIR=str(tmp_path), DATABASE_URL="postgres://h/two")
     assert one["location"] != two["location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flag_cached_here_is_renewed_by_a_change_in_another_process(tmp_path):
+    """The payment's flags (remit/core/flag_cache.py) rest on the shared cache: an endpoint added
+    by another process (the back office's gunicorn worker) must be seen by this one (a worker
+    recording a payment) at once, through production's file cache and a database both can see."""
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the other process needs a database it can see (the test's SQLite is in memory)"
+        )
+    from django.test import override_settings
+
+    from remit.core import flag_cache
+    from remit.webhooks.services import ANY_ACTIVE, _any_active
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    location = production_cache(REMIT_VAR_DIR=str(tmp_path), DATABASE_URL=url)["location"]
+    files = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": location}
+    with override_settings(CACHES={"default": files}):
+        assert flag_cache.cached(ANY_ACTIVE, _any_active) is False
+        with CaptureQueriesContext(connection) as captured:
+            assert flag_cache.cached(ANY_ACTIVE, _any_active) is False
+        assert len(captured) == 0  # kept in the files
+        code = (
+            "import django; django.setup(); from remit.webhooks.models import WebhookEndpoint; "
+            "WebhookEndpoint.objects.create(url='https://hooks.example/remit')"
+        )
+        base = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL",)}
+        env = {"DJANGO_SETTINGS_MODULE": "remit.settings", "SECRET_KEY": "x" * 50, "DEBUG": "0"}
+        env |= {"DATABASE_URL": url, "REMIT_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "localhost"}
+        subprocess.run([sys.executable, "-c", code], env={**base, **env}, check=True)
+        assert flag_cache.cached(ANY_ACTIVE, _any_active) is True
