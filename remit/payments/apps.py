@@ -8,8 +8,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from remit.core import flag_cache
-        from remit.payments.surcharge import ANY_ADJUSTMENT
-        from remit.payments.surcharge_models import SurchargePolicy
+        from remit.payments.surcharge_models import CACHED, SurchargePolicy
 
-        # Whether the settings could change any payment's amount, cached; renewed on every save.
-        flag_cache.invalidate_on_change(ANY_ADJUSTMENT, SurchargePolicy)
+        # The settings, cached for pages and for whether a payment reads them; renewed on save.
+        flag_cache.invalidate_on_change(CACHED, SurchargePolicy)

@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from remit.core import flag_cache
 from remit.core.money import CENT, ZERO
 from remit.payments.surcharge_models import MAX_PERCENT, SurchargePolicy
 
@@ -124,17 +123,6 @@ def _running_share(adjustment: Decimal, refunded: Decimal, base: Decimal) -> Dec
     return (adjustment * refunded / base).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-ANY_ADJUSTMENT = "surcharge.any_adjustment"  # flag_cache name
-
-
-def _any_adjustment() -> bool:
-    """Whether the settings as stored could surcharge a card or discount an eCheck at all."""
-    policy = SurchargePolicy.objects.filter(pk=1).first()
-    if policy is None:
-        return False
-    return bool((policy.enabled and policy.percent) or policy.echeck_discount_percent)
-
-
 def terms_of(choice) -> tuple[str, str, str]:
     """(kind, category, the card's billing state) of a payment choice: a saved method's as kept
     with it, a new card's from the hosted fields' look-up (remit/payments/hosted.py)."""
@@ -173,9 +161,9 @@ def quote(
     if policy is None and kind == "card" and category != "credit":
         # Never surcharged, whatever the settings say: no need to read them.
         return Adjustment(reason=f"a {category or 'unknown'} card is never surcharged")
-    if policy is None and not flag_cache.cached(ANY_ADJUSTMENT, _any_adjustment):
-        # Neither a surcharge nor a discount is set: the row is read only when one is (the flag
-        # is renewed whenever it is saved, remit/core/flag_cache.py).
+    if policy is None and not SurchargePolicy.for_display().adjusts_anything():
+        # Neither a surcharge nor a discount is set: the row is read only when one is (the
+        # cached copy is renewed whenever it is saved, remit/core/flag_cache.py).
         return Adjustment(reason="surcharges are off") if kind == "card" else NONE
     return adjustment_for(
         policy or SurchargePolicy.load(),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
-from remit.core import shared_cache
+from remit.core import flag_cache
 
-CACHE_KEY = "remit:surcharge-policy:v1"
+CACHED = "surcharge.policy"  # flag_cache name: the row, renewed whenever it is saved (apps.py)
 
 # Card networks' rule: the merchant tells its acquirer (Visa) and Mastercard 30 days before it
 # starts surcharging.
@@ -72,11 +72,6 @@ class SurchargePolicy(models.Model):
     def __str__(self) -> str:
         return "Card surcharge settings"
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        shared_cache.delete_many([CACHE_KEY])
-        transaction.on_commit(lambda: shared_cache.delete_many([CACHE_KEY]))
-
     @classmethod
     def load(cls) -> SurchargePolicy:
         """The row as it is now: what a payment is charged by."""
@@ -85,13 +80,14 @@ class SurchargePolicy(models.Model):
 
     @classmethod
     def for_display(cls) -> SurchargePolicy:
-        """The row from Django's cache, for what pages say (a payment reads load()). Saving drops
-        the entry at once and after the commit; it also expires after five minutes."""
-        policy = shared_cache.get(CACHE_KEY)
-        if policy is None:
-            policy = cls.load()
-            shared_cache.set(CACHE_KEY, policy, 300)
-        return policy
+        """The row from the shared cache (remit/core/flag_cache.py: renewed whenever it is saved),
+        for what pages say and for whether a payment need read it at all; what a payment is
+        charged by is load()."""
+        return flag_cache.cached(CACHED, cls.load)
+
+    def adjusts_anything(self) -> bool:
+        """Whether these settings could surcharge a card or discount an eCheck at all."""
+        return bool((self.enabled and self.percent) or self.echeck_discount_percent)
 
     def card_note(self, day: datetime.date | None = None) -> str:
         """What Home and Reports > Invoices say of paying by card."""
