@@ -9,7 +9,7 @@ from remit.payments.models import PaymentMethod, PaymentState
 from remit.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_invoice
 from tests.payments.conftest import new_card
-from tests.payments.test_make_payment_view import attempt_key, post, window
+from tests.payments.test_make_payment_view import post, saved_post, window
 
 pytestmark = pytest.mark.django_db
 
@@ -47,12 +47,7 @@ def test_a_saved_card_payment_is_charged_and_recorded_with_the_cache_down(
         response = post(
             as_manager,
             due_invoice,
-            {
-                "attempt_key": attempt_key(opened),
-                "amount": str(due_invoice.amount_due),
-                "method": f"saved:{method.pk}",
-                "confirmed": "yes",
-            },
+            saved_post(opened, due_invoice, method),
         )
     assert "Payment has been processed" in response.text
     payment = due_invoice.payments.get()

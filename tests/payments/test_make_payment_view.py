@@ -79,6 +79,17 @@ def bank_post(response, invoice, token: str, **overrides):
     return new_method_post(response, invoice, token, "new_bank", BANK_DETAILS, overrides)
 
 
+def saved_post(response, invoice, method, **overrides):
+    """The window's post paying with a saved method, confirmed."""
+    return {
+        "attempt_key": attempt_key(response),
+        "amount": str(invoice.amount_due),
+        "method": f"saved:{method.pk}",
+        "confirmed": "yes",
+        **overrides,
+    }
+
+
 def post(client, invoice, data):
     return client.post(reverse("make_payment", args=[invoice.pk]), data)
 

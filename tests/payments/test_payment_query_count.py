@@ -16,7 +16,7 @@ from django.utils import timezone
 from remit.payments.models import PaymentBlock, PaymentMethod, PaymentState
 from tests.factories import make_invoice
 from tests.payments.conftest import new_card, sales_at_gateway
-from tests.payments.test_make_payment_view import attempt_key, post, window
+from tests.payments.test_make_payment_view import post, saved_post, window
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,7 @@ def test_a_saved_card_payment_runs_a_fixed_number_of_statements(
     pay(make_invoice(northwind, total="5.00"), new_card(), save=True)
     method = PaymentMethod.objects.get(owner=manager)
     opened = window(as_manager, due_invoice)  # warms the provider, session, permission caches
-    data = {
-        "attempt_key": attempt_key(opened),
-        "amount": str(due_invoice.amount_due),
-        "method": f"saved:{method.pk}",
-        "confirmed": "yes",
-    }
+    data = saved_post(opened, due_invoice, method)
     with CaptureQueriesContext(connection) as captured:
         response = post(as_manager, due_invoice, data)
     assert "Payment has been processed" in response.text
@@ -65,12 +60,7 @@ def test_a_confirmed_post_while_paused_is_told_when_the_pause_lifts(
     response = post(
         as_manager,
         due_invoice,
-        {
-            "attempt_key": attempt_key(opened),
-            "amount": str(due_invoice.amount_due),
-            "method": f"saved:{method.pk}",
-            "confirmed": "yes",
-        },
+        saved_post(opened, due_invoice, method),
     )
     assert "online payment is paused after several unsuccessful attempts, until" in response.text
     assert "Payment has been processed" not in response.text
