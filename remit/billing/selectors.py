@@ -63,30 +63,26 @@ ROW_FIELDS = (
 )  # fmt: skip
 
 
-def _balance_aggregates(today: datetime.date) -> dict:
-    overdue = Q(due_date__lt=today)
-    money = DecimalField(max_digits=14, decimal_places=2)
-    return {
-        "due": Coalesce(Sum("amount_due"), Value(ZERO), output_field=money),
-        "overdue": Coalesce(Sum("amount_due", filter=overdue), Value(ZERO), output_field=money),
-        "open_count": Count("id"),
-        "overdue_count": Count("id", filter=overdue),
-    }
-
-
 def balance_summary(invoices: QuerySet[Invoice], today: datetime.date) -> dict[str, Decimal | int]:
     """Total due, of which overdue, and how many invoices are open — one query."""
-    return open_invoices(invoices).aggregate(**_balance_aggregates(today))
+    return balance_query(invoices, today).get()
 
 
 def balance_query(invoices: QuerySet[Invoice], today: datetime.date) -> QuerySet:
     """balance_summary as a one-row `.values()` QuerySet (no GROUP BY: a constant groups
     nothing), which remit/core/prepared.py can build once and re-run."""
+    overdue = Q(due_date__lt=today)
+    money = DecimalField(max_digits=14, decimal_places=2)
     return (
         open_invoices(invoices)
         .order_by()
         .values(_one=Value(1))
-        .annotate(**_balance_aggregates(today))
+        .annotate(
+            due=Coalesce(Sum("amount_due"), Value(ZERO), output_field=money),
+            overdue=Coalesce(Sum("amount_due", filter=overdue), Value(ZERO), output_field=money),
+            open_count=Count("id"),
+            overdue_count=Count("id", filter=overdue),
+        )
         .values(*BALANCE_KEYS)
     )
 
