@@ -13,60 +13,43 @@ on their own (Django 5.1 and later)."""
 from __future__ import annotations
 
 import logging
+from logging import ERROR, WARNING
 
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
 
-def get(key: str, default=None):
+def _guarded(call, level: int, what: str, subject, default=None):
+    """call(), or `default` when the cache fails (logged; the message is formatted only then)."""
     try:
-        return cache.get(key, default)
+        return call()
     except Exception:
-        logger.warning("shared cache unavailable: read of %s treated as a miss", key, exc_info=True)
+        logger.log(level, "shared cache unavailable: " + what, subject, exc_info=True)
         return default
 
 
+def get(key: str, default=None):
+    return _guarded(lambda: cache.get(key, default), WARNING, "%s read as a miss", key, default)
+
+
 def get_many(keys: list[str]) -> dict:
-    try:
-        return cache.get_many(keys)
-    except Exception:
-        logger.warning(
-            "shared cache unavailable: read of %s treated as a miss", keys, exc_info=True
-        )
-        return {}
+    return _guarded(lambda: cache.get_many(keys), WARNING, "%s read as misses", keys, {})
 
 
 def set(key: str, value, timeout: int) -> None:
-    try:
-        cache.set(key, value, timeout)
-    except Exception:
-        logger.warning("shared cache unavailable: %s not stored", key, exc_info=True)
+    _guarded(lambda: cache.set(key, value, timeout), WARNING, "%s not stored", key)
 
 
 def add(key: str, value, timeout: int) -> None:
-    try:
-        cache.add(key, value, timeout)
-    except Exception:
-        logger.warning("shared cache unavailable: %s not stored", key, exc_info=True)
+    _guarded(lambda: cache.add(key, value, timeout), WARNING, "%s not stored", key)
 
 
 def delete_many(keys: list[str]) -> None:
-    try:
-        cache.delete_many(keys)
-    except Exception:
-        logger.error(
-            "shared cache unavailable: %s not dropped; stale until it expires",
-            keys,
-            exc_info=True,
-        )
+    _guarded(lambda: cache.delete_many(keys), ERROR, "%s not dropped; stale until it expires", keys)
 
 
 def invalidate(key: str, value, timeout: int) -> None:
     """Overwrite `key` (a generation), as an invalidation: a failure is an error, not a warning."""
-    try:
-        cache.set(key, value, timeout)
-    except Exception:
-        logger.error(
-            "shared cache unavailable: %s not renewed; stale until it expires", key, exc_info=True
-        )
+    what = "%s not renewed; stale until it expires"
+    _guarded(lambda: cache.set(key, value, timeout), ERROR, what, key)
