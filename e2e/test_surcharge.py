@@ -135,8 +135,18 @@ def test_a_different_card_instead_of_the_one_asked_about(
     # The question has the focus, as the window opens on it.
     expect(confirm_button(page)).to_be_focused()
     screenshot("tokenized-card", full_page=True)
+    # By keyboard: Tab goes from Confirm to Back; "Use a different card" is reached by Shift+Tab
+    # walking back through the form, and Enter on it is the same as a click.
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Back")).to_be_focused()
+    different = dialog.get_by_role("button", name="Use a different card")
+    for _ in range(15):
+        page.keyboard.press("Shift+Tab")
+        if different.evaluate("node => node === document.activeElement"):
+            break
+    expect(different).to_be_focused()
 
-    dialog.get_by_role("button", name="Use a different card").click()
+    page.keyboard.press("Enter")
     # The question is withdrawn; the gateway's fields are there again, empty, the focus in them.
     expect(question).to_be_hidden()
     expect(dialog.locator("[data-tokenized]")).to_have_count(0)
