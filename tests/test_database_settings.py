@@ -1,13 +1,102 @@
-"""The app's PostgreSQL connections run without JIT (remit/settings.py says why)."""
+"""The app's PostgreSQL connections: no JIT, and the portal's queries prepared once per connection
+(remit/settings.py says why); behind PgBouncer neither startup options nor prepared statements
+unless asked for."""
+
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.db import connection
 
+from remit.accounts.models import User
+from remit.core.batch import WriteBatch
+from tests.factories import UserFactory
+
+
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's settings")
+
 
 @pytest.mark.django_db
 def test_jit_is_off_for_the_apps_connections():
-    if connection.vendor != "postgresql":
-        pytest.skip("JIT is PostgreSQL's")
+    _postgresql_only()
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db
+def test_a_query_run_again_on_a_connection_is_planned_once():
+    _postgresql_only()
+    user = UserFactory()
+    assert not any("accounts_user" in s for s in _prepared_statements())
+    for _ in range(3):
+        assert User.objects.filter(pk=user.pk).first() == user
+    (prepared,) = [s for s in _prepared_statements() if '"accounts_user"' in s]
+    assert "$1" in prepared  # the value is bound by the server, not written into the SQL
+
+
+@pytest.mark.django_db
+def test_a_batch_of_writes_is_still_one_query_under_server_side_binding():
+    _postgresql_only()
+    user = UserFactory(first_name="Before")
+    from django.test.utils import CaptureQueriesContext
+
+    batch = WriteBatch()
+    user.first_name, user.last_name = "After", "Batched"
+    batch.update(user, ["first_name"])
+    batch.update(user, ["last_name"])
+    with CaptureQueriesContext(connection) as queries:
+        batch.flush()
+    assert len(queries) == 1
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("After", "Batched")
+
+
+def _database_options(**env) -> dict:
+    """settings.DATABASES['default'] as a fresh process reads it with `env`."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "d = settings.DATABASES['default']; "
+        "print(json.dumps({'options': d.get('OPTIONS', {}), "
+        "'no_cursors': d.get('DISABLE_SERVER_SIDE_CURSORS', False)}))"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "remit.settings",
+        "DATABASE_URL": "postgres://remit@db.example:5432/remit",
+        **env,
+    }
+    for name in ("PGBOUNCER", "DATABASE_PREPARED", "DATABASE_JIT"):
+        if name not in env:
+            environment.pop(name, None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_postgresql_connections_bind_on_the_server_and_prepare_by_default():
+    options = _database_options()["options"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 2
+    assert options["options"] == "-c jit=off"
+
+
+def test_behind_pgbouncer_no_prepared_statements_unless_asked_for():
+    plain = _database_options(PGBOUNCER="1")
+    assert "server_side_binding" not in plain["options"]
+    assert "options" not in plain["options"]  # PgBouncer refuses startup options
+    assert plain["no_cursors"] is True
+    # PgBouncer 1.21+ with max_prepared_statements keeps them: the operator says so.
+    kept = _database_options(PGBOUNCER="1", DATABASE_PREPARED="1")
+    assert kept["options"]["server_side_binding"] is True

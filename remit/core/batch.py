@@ -95,18 +95,23 @@ class WriteBatch:
         if not statements:
             return
         connection = connections[self.using]
-        with connection.cursor() as cursor:
-            one_by_one = (
-                connection.vendor != "postgresql"
-                or len(statements) == 1
-                # Server-side binding prepares each query: PostgreSQL refuses several in one.
-                or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
-            )
-            if one_by_one:
+        if connection.vendor != "postgresql" or len(statements) == 1:
+            with connection.cursor() as cursor:
                 for statement, params in statements:
                     cursor.execute(statement, params)
-                return
-            # Client-side binding (Django's default cursor for psycopg 3) sends them as one query.
+            return
+        # Several statements in one query need client-side binding (PostgreSQL's extended protocol
+        # takes one statement per query): Django's own client-binding cursor, whatever the
+        # connection's default, wrapped as connection.cursor() wraps it (execute wrappers, logging).
+        with _client_binding_cursor(connection) as cursor:
             cursor.execute(
                 ";\n".join(s for s, _ in statements), tuple(p for _, ps in statements for p in ps)
             )
+
+
+def _client_binding_cursor(connection):
+    from django.db.backends.postgresql.base import Cursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(Cursor(connection.connection))
