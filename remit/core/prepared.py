@@ -142,6 +142,19 @@ class Prepared:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
 
+    def get(self, **values):
+        """The one instance, as QuerySet.get() returns it (the query must be limited to 2 rows, as
+        get() limits it): the model's DoesNotExist when there is none."""
+        found = self.instances(**values)
+        if len(found) != 1:
+            model = self._compiled(connections[self.using]).compiler.klass_info["model"]
+            if not found:
+                raise model.DoesNotExist(
+                    f"{model._meta.object_name} matching query does not exist."
+                )
+            raise model.MultipleObjectsReturned(f"more than one {model._meta.object_name}")
+        return found[0]
+
     def instances(self, **values) -> list:
         """Model instances, as iterating the QuerySet gives them (annotations, select_related)."""
         compiled, rows = self._run(connections[self.using], values)

@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remit.audit.services import client_ip
-from remit.billing.access import get_invoice_for
+from remit.billing import page_queries
 from remit.core.money import format_money
 from remit.payments import authorization, limits
 from remit.payments.access import get_payment_method_for, payment_methods_for
@@ -61,10 +61,10 @@ def _is_replay(request, invoice) -> bool:
 @login_required
 @require_http_methods(["GET", "POST"])
 def make_payment(request, pk: int):
-    invoice = get_invoice_for(request.user, pk)
+    invoice = page_queries.invoice_for(request.user, pk)  # access.get_invoice_for, built once
     provider = request.provider
     blocked = payment_unavailable_reason(provider) or invoice_payable_problem(invoice)
-    if blocked is None and invoice.payment_pending:  # annotated by get_invoice_for
+    if blocked is None and invoice.payment_pending:  # annotated by invoice_for
         blocked = IN_FLIGHT_MESSAGE
     confirmed = request.method == "POST" and request.POST.get("confirmed") == "yes"
     if blocked is None and not confirmed:
@@ -182,7 +182,7 @@ def _invoice_after(payment: Payment, invoice):
     if after is None or after.pk != invoice.pk:
         invoice.refresh_from_db()
         return invoice
-    after.payment_pending = invoice.payment_pending  # get_invoice_for's annotation, as before
+    after.payment_pending = invoice.payment_pending  # invoice_for's annotation, as before
     # amount_due is a generated column: _transition set the copy's as the database computes it.
     return after
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from remit.core.money import format_money
 from remit.gateway import gateway_origin, tokenization_key
 from remit.payments import surcharge
-from remit.payments.access import payment_methods_for
+from remit.payments.access import saved_methods_of
 from remit.payments.models import MethodKind, PaymentState
 from remit.payments.services import UNKNOWN_MESSAGE
 from remit.payments.services.common import SavedMethod
@@ -46,7 +46,7 @@ def offered_methods(request):
     provider = request.provider
     methods = [
         m
-        for m in payment_methods_for(request.user)
+        for m in saved_methods_of(request.user)
         if (m.kind == MethodKind.CARD and provider.offers_card)
         or (m.kind == MethodKind.ECHECK and provider.offers_echeck)
     ]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from remit.audit.services import record_event
 from remit.core.batch import WriteBatch
+from remit.core.prepared import Prepared, Slot
 from remit.gateway.base import (
     GatewayResult,
     Outcome,
@@ -47,6 +48,15 @@ _OUTCOME_FIELDS = (
 )
 
 
+# The payment as phase three locks it, with its payer; built once per process (core/prepared.py).
+_locked_payment = Prepared(
+    lambda pk: (
+        Payment.objects.select_for_update(of=("self",)).select_related("payer").filter(pk=pk)[:2]
+    ),
+    pk=Slot(Payment, "id"),
+)
+
+
 def record_gateway_outcome(
     payment_id: int,
     result: GatewayResult,
@@ -58,11 +68,7 @@ def record_gateway_outcome(
     Its writes whose results are not read back go together (WriteBatch), sent before it commits."""
     batch = WriteBatch()
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("payer")
-            .get(pk=payment_id)
-        )
+        payment = _locked_payment.get(pk=payment_id)
         if payment.state not in (PaymentState.PROCESSING, PaymentState.UNKNOWN):
             logger.info("payment %s already %s; answer ignored", payment.order_id, payment.state)
             return payment

@@ -12,6 +12,7 @@ from remit.billing.models import Invoice
 from remit.core.batch import WriteBatch
 from remit.core.models import Provider
 from remit.core.money import ZERO, format_money, to_money
+from remit.core.prepared import Prepared, Slot
 from remit.gateway import gateway_configured, get_gateway
 from remit.gateway.base import (
     Gateway,
@@ -137,6 +138,13 @@ def _raise_limit_refusal(refusal: str | None, provider: Provider) -> None:
         raise PaymentRefused(_blocked_message(provider), refusal)
 
 
+# The invoice as phase one locks it (Invoice.objects.select_for_update().get(pk=…)), its query
+# built once per process (core/prepared.py).
+_locked_invoice = Prepared(
+    lambda pk: Invoice.objects.select_for_update().filter(pk=pk)[:2], pk=Slot(Invoice, "id")
+)
+
+
 def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_address, provider):
     """Phase one: one short transaction. The attempt key is looked up once, under the invoice's
     lock: a window posted twice (or a retry racing its first post) waits for the first post's
@@ -145,7 +153,7 @@ def _start_payment(*, user, invoice, attempt_key, choice, save_method, ip_addres
 
     try:
         with transaction.atomic():
-            locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            locked = _locked_invoice.get(pk=invoice.pk)
             existing_id, in_flight, payment_id = _under_the_lock(
                 user, attempt_key, locked, ip_address
             )

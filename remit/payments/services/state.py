@@ -11,6 +11,7 @@ from django.utils import timezone
 from remit.billing.models import Invoice
 from remit.core.batch import WriteBatch
 from remit.core.money import ZERO, to_money
+from remit.core.prepared import Prepared, Slot
 from remit.payments import limits
 from remit.payments.models import (
     APPLIED_STATES,
@@ -69,6 +70,18 @@ class Locked:
     invoices: dict[int, Invoice]
 
 
+# lock_invoices' one statement, built once per process (core/prepared.py).
+_locked_allocations = Prepared(
+    lambda payment: (
+        PaymentAllocation.objects.filter(payment=payment)
+        .select_related("invoice")
+        .select_for_update(of=("invoice",))
+        .order_by("invoice_id")
+    ),
+    payment=Slot(PaymentAllocation, "payment"),
+)
+
+
 def lock_invoices(payment: Payment) -> Locked:
     """Lock every invoice the payment pays, in one order (by id), so two payments whose selections
     overlap cannot deadlock: each takes the invoices they share in the same order. The payment's
@@ -76,12 +89,7 @@ def lock_invoices(payment: Payment) -> Locked:
     # One statement: the allocations with their invoices, the invoices locked in that order (the
     # rows are locked as sorted). The allocations need no lock: only a caller holding the
     # payment's lock changes them.
-    allocations = list(
-        PaymentAllocation.objects.filter(payment=payment)
-        .select_related("invoice")
-        .select_for_update(of=("invoice",))
-        .order_by("invoice_id")
-    )
+    allocations = _locked_allocations.instances(payment=payment.pk)
     invoices: dict[int, Invoice] = {}
     for allocation in allocations:
         allocation.invoice = invoices.setdefault(allocation.invoice_id, allocation.invoice)
