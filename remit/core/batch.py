@@ -20,6 +20,44 @@ from django.db import connections
 from django.db.models import sql
 from django.db.models.signals import pre_save
 
+# The ORM's SQL of each shape of write (model, columns, which values are NULL, database), kept
+# once the ORM has compiled it and the parameters computed here were the ORM's own for it: later
+# writes of that shape only prepare their values (field.get_db_prep_save), as the ORM does.
+_SQL: dict[tuple, str] = {}
+
+
+def _plain_params(connection, fields, values) -> tuple | None:
+    """The values as the ORM's compilers pass them, when each is a plain value (no expression, no
+    model instance, no field with a placeholder of its own); else None (the ORM compiles it)."""
+    params = []
+    for field, value in zip(fields, values, strict=True):
+        if (
+            hasattr(value, "resolve_expression")
+            or hasattr(value, "prepare_database_save")
+            or hasattr(field, "get_placeholder")
+        ):
+            return None
+        params.append(field.get_db_prep_save(value, connection=connection))
+    return tuple(params)
+
+
+def _same(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if hasattr(a, "obj") and hasattr(a, "dumps"):  # psycopg's Jsonb wrapper: compare its value
+        return a.obj == b.obj
+    return a == b
+
+
+def _remember(key, statement: str, params, compiled) -> None:
+    compiled = tuple(compiled)
+    if (
+        params is not None
+        and len(params) == len(compiled)
+        and all(_same(a, b) for a, b in zip(params, compiled, strict=True))
+    ):
+        _SQL[key] = statement
+
 
 class WriteBatch:
     def __init__(self, using: str = "default"):
@@ -36,12 +74,23 @@ class WriteBatch:
             if not f.generated and (pk_set or f is not meta.auto_field)
         ]
         pre_save.send(type(obj), instance=obj, raw=False, using=self.using, update_fields=None)
-        query = sql.InsertQuery(type(obj))
-        query.insert_values(fields, [obj], raw=False)
-        compiler = query.get_compiler(using=self.using)
-        compiler.returning_fields = None
-        for statement, params in compiler.as_sql():
-            self.statements.append((statement, tuple(params)))
+        connection = connections[self.using]
+        # field.pre_save as the ORM's insert calls it (auto_now, auto_now_add, defaults set).
+        values = [f.pre_save(obj, add=True) for f in fields]
+        key = ("insert", type(obj), pk_set, self.using)
+        params = _plain_params(connection, fields, values)
+        cached = _SQL.get(key)
+        if cached is not None and params is not None:
+            self.statements.append((cached, params))
+        else:
+            # raw: the values pre_save set above, not a second pre_save (a later auto_now).
+            query = sql.InsertQuery(type(obj))
+            query.insert_values(fields, [obj], raw=True)
+            compiler = query.get_compiler(using=self.using)
+            compiler.returning_fields = None
+            ((statement, compiled),) = compiler.as_sql()
+            self.statements.append((statement, tuple(compiled)))
+            _remember(key, statement, params, compiled)
         obj._state.adding, obj._state.db = False, self.using
         return obj
 
@@ -59,11 +108,26 @@ class WriteBatch:
         self._update(model, pk, [(model._meta.get_field(k), None, v) for k, v in values.items()])
 
     def _update(self, model, pk, values) -> None:
+        connection = connections[self.using]
+        fields = [field for field, _, _ in values]
+        params = _plain_params(connection, fields, [value for _, _, value in values])
+        if params is not None:
+            # The SQL differs by which values are NULL ("SET col = NULL" takes no parameter).
+            nulls = tuple(p is None for p in params)
+            key = ("update", model, tuple(f.attname for f in fields), nulls, self.using)
+            where = model._meta.pk.get_db_prep_value(pk, connection)
+            params = (*(p for p in params if p is not None), where)
+            cached = _SQL.get(key)
+            if cached is not None:
+                self.statements.append((cached, params))
+                return
         query = sql.UpdateQuery(model)
         query.add_update_fields(values)
         query.add_filter("pk", pk)
-        statement, params = query.get_compiler(using=self.using).as_sql()
-        self.statements.append((statement, tuple(params)))
+        statement, compiled = query.get_compiler(using=self.using).as_sql()
+        self.statements.append((statement, tuple(compiled)))
+        if params is not None:
+            _remember(key, statement, params, compiled)
 
     def enqueue(self, task, *args):
         """`task.enqueue(*args)`, its job row written with the batch: the row django-tasks-db's

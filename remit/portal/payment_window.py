@@ -11,6 +11,7 @@ import re
 from csp.constants import SELF
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from remit.core.money import format_money
 from remit.gateway import gateway_origin, tokenization_key
@@ -77,10 +78,12 @@ def first_forms(request, form_kwargs, initial_method: str, amount) -> dict:
 
 def posted_forms(request, form_kwargs, data=None) -> dict:
     """The window as posted (`data`: the POST with what the view decides in place of the payer)."""
+    # The new-method forms are built when something reads them (a new card or account posted,
+    # the window shown again): a payment with a saved method that goes through never does.
     return {
         "form": PayForm(data if data is not None else request.POST, **form_kwargs),
-        "card_form": CardForm(request.POST, prefix="card"),
-        "bank_form": BankForm(request.POST, prefix="bank"),
+        "card_form": SimpleLazyObject(lambda: CardForm(request.POST, prefix="card")),
+        "bank_form": SimpleLazyObject(lambda: BankForm(request.POST, prefix="bank")),
         "show": request.POST.get("method", ""),
     }
 
