@@ -44,12 +44,15 @@ def email_queue(
     resent_from: OutgoingEmail | None = None,
     about_id: int | None = None,
     batch=None,
+    email_id: int | None = None,
 ) -> OutgoingEmail:
     """Queued in the caller's transaction; the job carries only the row's id. `batch`
-    (remit/core/batch.py): the job row is written with the caller's other writes."""
+    (remit/core/batch.py): the job row is written with the caller's other writes, and the email's
+    row too when its id was reserved (`email_id`, from the table's sequence)."""
     from remit.outbox.tasks import send_email
 
-    email = OutgoingEmail.objects.create(
+    email = OutgoingEmail(
+        id=email_id,
         kind=kind,
         payment=payment,
         user=user,
@@ -58,6 +61,10 @@ def email_queue(
         resent_from=resent_from,
         about_id=about_id,
     )
+    if batch is not None and email_id is not None:
+        batch.insert(email)
+    else:
+        email.save(force_insert=True)
     if batch is not None:
         batch.enqueue(send_email, email.pk)
     else:

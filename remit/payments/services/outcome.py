@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from remit.audit.services import record_event
@@ -15,6 +16,7 @@ from remit.gateway.base import (
     GatewayResult,
     Outcome,
 )
+from remit.outbox.models import OutgoingEmail
 from remit.payments.hosted import NewToken
 from remit.payments.models import (
     MethodKind,
@@ -49,12 +51,21 @@ _OUTCOME_FIELDS = (
 
 
 # The payment as phase three locks it, with its payer; built once per process (core/prepared.py).
-_locked_payment = Prepared(
-    lambda pk: (
-        Payment.objects.select_for_update(of=("self",)).select_related("payer").filter(pk=pk)[:2]
-    ),
-    pk=Slot(Payment, "id"),
-)
+# On PostgreSQL the same statement reserves the id of the receipt an approval queues, so the
+# receipt's row goes with phase three's other writes (WriteBatch) instead of an INSERT … RETURNING
+# of its own; a payment that sends no receipt leaves a gap in the ids, as a rollback does.
+def _payment_locked(pk):
+    payments = Payment.objects.select_for_update(of=("self",)).select_related("payer").filter(pk=pk)
+    if connection.vendor == "postgresql":
+        payments = payments.annotate(
+            receipt_id=RawSQL(
+                "nextval(pg_get_serial_sequence(%s, 'id'))", (OutgoingEmail._meta.db_table,)
+            )
+        )
+    return payments[:2]
+
+
+_locked_payment = Prepared(_payment_locked, pk=Slot(Payment, "id"))
 
 
 def record_gateway_outcome(
@@ -190,7 +201,7 @@ def _after_approval(
     elif payment.save_method and result.customer_vault_id and choice is not None:
         payment.payment_method = _save_method(payment, result, choice, now)
         batch.update(payment, ["payment_method"])
-    _queue_receipt(payment, batch)
+    _queue_receipt(payment, batch, email_id=getattr(payment, "receipt_id", None))
 
 
 def _record_unconfirmed_category(payment: Payment, choice: NewToken) -> None:

@@ -35,13 +35,15 @@ def _approved_state(payment: Payment) -> str:
     return PaymentState.APPROVED if payment.method_kind == MethodKind.CARD else PaymentState.PENDING
 
 
-def _queue_receipt(payment: Payment, batch: WriteBatch | None = None) -> None:
+def _queue_receipt(
+    payment: Payment, batch: WriteBatch | None = None, email_id: int | None = None
+) -> None:
     """Queued in the caller's transaction: the receipt exists exactly when the approval does. The
-    outbox retries it while SMTP is down (remit/outbox/)."""
+    outbox retries it while SMTP is down (remit/outbox/). `email_id`: the row's id, reserved."""
     from remit.outbox.models import EmailKind
     from remit.outbox.services import email_queue
 
-    email_queue(EmailKind.RECEIPT, payment=payment, batch=batch)
+    email_queue(EmailKind.RECEIPT, payment=payment, batch=batch, email_id=email_id)
 
 
 def _count_failure(payment: Payment) -> None:
