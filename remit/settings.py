@@ -148,12 +148,13 @@ else:
     # `PGBOUNCER=1` (DATABASE_URL points at PgBouncer in transaction mode, docs/deploy.md): no
     # startup options (PgBouncer refuses `-c jit`; set `ALTER ROLE … SET jit = off` instead) and
     # no server-side cursors (a cursor would outlive the transaction's server connection).
-    # Server-side binding, and a query run twice on a connection prepared (psycopg's
+    # Server-side binding, and a query prepared once it has run twice on a connection (psycopg's
     # prepare_threshold): PostgreSQL parses and plans the portal's fixed-shape queries once per
     # connection instead of on every request (bench/README.md, "Prepared statements"). The writes
-    # one money change sends together (remit/core/batch.py) still go as one client-bound query.
+    # one money change sends together (remit/core/batch.py) still go as one client-bound query;
+    # a column's type changed under a running process: remit/core/stale_plans.py.
     # Off behind PgBouncer unless `DATABASE_PREPARED=1` says it keeps prepared statements
-    # (PgBouncer 1.21 or later with max_prepared_statements set, docs/deploy.md).
+    # (PgBouncer 1.22 or later with max_prepared_statements set, libpq 17 or later; docs/deploy.md).
     if env_bool("DATABASE_PREPARED", not env_bool("PGBOUNCER", False)):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", 2)

@@ -76,7 +76,7 @@ def _database_options(**env) -> dict:
         "DATABASE_URL": "postgres://remit@db.example:5432/remit",
         **env,
     }
-    for name in ("PGBOUNCER", "DATABASE_PREPARED", "DATABASE_JIT"):
+    for name in ("PGBOUNCER", "DATABASE_PREPARED", "DATABASE_PREPARE_THRESHOLD", "DATABASE_JIT"):
         if name not in env:
             environment.pop(name, None)
     out = subprocess.run(
@@ -100,3 +100,67 @@ def test_behind_pgbouncer_no_prepared_statements_unless_asked_for():
     # PgBouncer 1.21+ with max_prepared_statements keeps them: the operator says so.
     kept = _database_options(PGBOUNCER="1", DATABASE_PREPARED="1")
     assert kept["options"]["server_side_binding"] is True
+
+
+def _change_first_name_type(length: int) -> None:
+    """ALTER the column from another connection, as a deploy's `remit migrate` would."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute(f"ALTER TABLE accounts_user ALTER COLUMN first_name TYPE varchar({length})")
+
+
+@pytest.fixture
+def first_name_type_changed_meanwhile():
+    _postgresql_only()
+    from remit.accounts.services import ensure_system_security_levels
+
+    ensure_system_security_levels()  # a transactional test's tables start empty
+    yield lambda: _change_first_name_type(200)
+    _change_first_name_type(80)  # as the model has it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_prepared_before_a_column_changed_type_runs_afresh_after_it(
+    first_name_type_changed_meanwhile,
+):
+    from remit.accounts.backends import RemitBackend
+
+    user = UserFactory(first_name="Ada")
+    backend = RemitBackend()
+    for _ in range(3):  # prepared on this connection
+        assert backend.get_user(user.pk) == user
+    first_name_type_changed_meanwhile()
+    # PostgreSQL refuses the old plan; the statement is planned again, the request goes on.
+    assert backend.get_user(user.pk).first_name == "Ada"
+    assert backend.get_user(user.pk).first_name == "Ada"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_change_fails_it_and_the_next_one_runs_afresh(
+    first_name_type_changed_meanwhile,
+):
+    from django.db import NotSupportedError, transaction
+
+    from remit.accounts.backends import RemitBackend
+
+    user = UserFactory(first_name="Ada")
+    backend = RemitBackend()
+    for _ in range(3):
+        assert backend.get_user(user.pk) == user
+    first_name_type_changed_meanwhile()
+
+    def in_a_transaction():
+        with transaction.atomic():
+            return backend.get_user(user.pk)
+
+    with pytest.raises(NotSupportedError):  # the transaction cannot go on: rolled back whole
+        in_a_transaction()
+    assert in_a_transaction().first_name == "Ada"  # the rollback dropped the old plans

@@ -19,13 +19,37 @@ from tests.factories import OrganizationFactory, UserFactory, make_invoice
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def no_kept_sql(monkeypatch):
+    """Each test starts with no write shape kept (the cache is the process's)."""
+    monkeypatch.setattr(batch_module, "_SQL", {})
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """How many times the ORM compiled an INSERT or an UPDATE."""
+    from django.db.models import sql
+
+    counted = {"insert": 0, "update": 0}
+    for kind, query in (("insert", sql.InsertQuery), ("update", sql.UpdateQuery)):
+        original = query.get_compiler
+
+        def counting(self, *args, _kind=kind, _original=original, **kwargs):
+            counted[_kind] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(query, "get_compiler", counting)
+    return counted
+
+
 def _audit(n, **fields):
     return AuditEvent(action=f"test.batch.{n}", summary=f"entry {n}", **fields)
 
 
-def test_inserts_of_one_shape_land_as_the_orm_writes_them():
+def test_inserts_of_one_shape_land_as_the_orm_writes_them(compiles):
     organization = OrganizationFactory()
     user = UserFactory(organization=organization)
+    compiles.update(insert=0, update=0)  # the factories' saves aside
     batch = WriteBatch()
     batch.insert(_audit(1, actor=user, organization=organization, details={"amount": "10.00"}))
     batch.insert(_audit(2, ip_address="203.0.113.9", details={"nested": {"list": [1, 2]}}))
@@ -44,10 +68,12 @@ def test_inserts_of_one_shape_land_as_the_orm_writes_them():
     assert rows["test.batch.4"].details == {"after": "the first flush"}
     # The shape was compiled once and its SQL kept (its parameters were the ORM's own).
     assert ("insert", AuditEvent, False, "default") in batch_module._SQL
+    assert compiles["insert"] == 1
 
 
-def test_updates_set_values_and_nulls_and_auto_now_on_each_write():
+def test_updates_set_values_and_nulls_and_auto_now_on_each_write(compiles):
     invoice = make_invoice(OrganizationFactory(), total="300.00")
+    compiles.update(insert=0, update=0)
     before = invoice.updated_at
     issued = timezone.now() - datetime.timedelta(days=3)
     for n, (issued_at, paid) in enumerate(
@@ -63,6 +89,7 @@ def test_updates_set_values_and_nulls_and_auto_now_on_each_write():
         assert invoice.amount_due == Decimal("300.00") - Decimal(paid), n
         assert invoice.updated_at > before, n
         before = invoice.updated_at
+    assert compiles["update"] == 2  # one per pattern of NULLs, then kept
 
 
 def test_an_update_of_another_row_with_a_kept_shape_changes_only_that_row():
@@ -76,14 +103,16 @@ def test_an_update_of_another_row_with_a_kept_shape_changes_only_that_row():
     assert Invoice.objects.get(pk=second.pk).number == "KEEP-2"
 
 
-def test_an_expression_is_compiled_by_the_orm_every_time():
+def test_an_expression_is_compiled_by_the_orm_every_time(compiles):
     invoice = make_invoice(OrganizationFactory(), total="100.00", paid="5.00")
+    compiles.update(insert=0, update=0)
     for _ in range(2):
         batch = WriteBatch()
         batch.update_values(Invoice, invoice.pk, amount_paid=F("amount_paid") + Decimal("1.00"))
         batch.flush()
     invoice.refresh_from_db()
     assert invoice.amount_paid == Decimal("7.00")
+    assert compiles["update"] == 2
 
 
 def test_a_bad_write_raises_from_flush_and_nothing_of_the_batch_lands():
@@ -115,3 +144,21 @@ def test_several_writes_are_one_round_trip_on_postgresql():
         with CaptureQueriesContext(connection) as queries:
             batch.flush()
         assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_built_once_still_refuses_to_run_outside_a_transaction():
+    """Django checks select_for_update outside a transaction when it compiles a query, which a
+    Prepared query does once per connection: Prepared checks it on every run."""
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    from remit.accounts.services import ensure_system_security_levels
+    from remit.payments.services.start import _locked_invoice
+
+    ensure_system_security_levels()  # a transactional test's tables start empty
+    invoice = make_invoice(OrganizationFactory())
+    with transaction.atomic():
+        assert _locked_invoice.get(pk=invoice.pk) == invoice  # compiled here, in a transaction
+    with pytest.raises(TransactionManagementError):
+        _locked_invoice.get(pk=invoice.pk)

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Remit"
 
     def ready(self) -> None:
-        from remit.core import provider_cache
+        from remit.core import provider_cache, stale_plans
 
         provider_cache.connect()
+        stale_plans.connect()

@@ -28,6 +28,7 @@ from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
 
 _unique = itertools.count(1)
 
@@ -130,6 +131,11 @@ class Prepared:
 
     def _run(self, connection, values):
         compiled = self._compiled(connection)
+        if compiled.compiler.query.select_for_update and connection.get_autocommit():
+            # Django checks this when it compiles, which a Prepared query does once.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         params = list(compiled.params)
         for name, slot in self.slots.items():
             adapted = slot.adapt(values[name], connection)

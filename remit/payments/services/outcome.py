@@ -55,7 +55,12 @@ _OUTCOME_FIELDS = (
 # receipt's row goes with phase three's other writes (WriteBatch) instead of an INSERT … RETURNING
 # of its own; a payment that sends no receipt leaves a gap in the ids, as a rollback does.
 def _payment_locked(pk):
-    payments = Payment.objects.select_for_update(of=("self",)).select_related("payer").filter(pk=pk)
+    payments = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("payer")
+        .filter(pk=pk)
+        .order_by()  # as get() reads it: no sort below the row's lock
+    )
     if connection.vendor == "postgresql":
         payments = payments.annotate(
             receipt_id=RawSQL(
