@@ -46,11 +46,13 @@ class Slot:
         return target.get_db_prep_value(value, connection, prepared=False)
 
     def sentinel(self, n: int):
-        """A value no real query parameter equals (negative, or a date before any invoice)."""
+        """A value no real query parameter equals (negative, or a date or time before any)."""
         field = self.model._meta.get_field(self.field)
         kind = (getattr(field, "target_field", None) or field).get_internal_type()
         if kind == "DateField":
             return datetime.date(1000 + n, 1 + n % 12, 1 + n % 28)
+        if kind == "DateTimeField":
+            return datetime.datetime(1000 + n, 1 + n % 12, 1 + n % 28, tzinfo=datetime.UTC)
         if kind == "DecimalField":
             return Decimal(f"-987654.{n:02d}")
         return -987_654_000 - n

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from remit.audit.services import record_event
+from remit.core.prepared import Prepared, Slot
 from remit.payments.models import LimitEvent, LimitLock, Payment, PaymentBlock, PaymentState
 
 # Why check_and_reserve refused an attempt (PaymentRefused codes).
@@ -74,17 +75,32 @@ def _scopes_q(keys: dict[str, str]) -> Q:
     return condition
 
 
+def _active_block_query(now, **keys) -> QuerySet[PaymentBlock]:
+    return PaymentBlock.objects.filter(
+        _scopes_q(keys), lifted_at__isnull=True, expires_at__gt=now
+    ).order_by("-expires_at")[:1]
+
+
+# The window asks on every open whether a block stops the payer: built once per process
+# (core/prepared.py), one query for a payer with an IP address and one without.
+_KEY = Slot(PaymentBlock, "key")
+_NOW = Slot(PaymentBlock, "expires_at")
+_SCOPES = (PaymentBlock.Scope.USER, PaymentBlock.Scope.ORGANIZATION, PaymentBlock.Scope.IP)
+_active_block = {
+    scopes: Prepared(
+        lambda now, **keys: _active_block_query(now, **keys),
+        now=_NOW,
+        **{scope: _KEY for scope in scopes},
+    )
+    for scopes in (_SCOPES, _SCOPES[:2])
+}
+
+
 def active_block(user, ip_address: str | None) -> PaymentBlock | None:
     """The block that stops this payer now, if any."""
-    return (
-        PaymentBlock.objects.filter(
-            _scopes_q(_scope_keys(user, ip_address)),
-            lifted_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-expires_at")
-        .first()
-    )
+    keys = _scope_keys(user, ip_address)
+    found = _active_block[tuple(keys)].instances(now=timezone.now(), **keys)
+    return found[0] if found else None
 
 
 def check_and_reserve(

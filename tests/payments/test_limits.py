@@ -74,3 +74,49 @@ def test_too_many_new_cards_in_a_day(pay, northwind, manager, sandbox_gateway, s
     with pytest.raises(PaymentRefused, match="paused"):
         pay(make_invoice(northwind, total="5.00"), new_card())
     assert len(sales_at_gateway(sandbox_gateway)) == before
+
+
+def test_the_block_that_stops_a_payer_is_the_latest_one_in_force_on_any_of_their_scopes(
+    manager, northwind
+):
+    """active_block (its query built once per process) answers as the ORM's query does: blocks
+    lifted, expired or on someone else's scopes do not stop the payer; of those in force, the one
+    that ends last is shown."""
+    import datetime
+
+    from django.utils import timezone
+
+    from remit.payments.limits import _active_block_query
+
+    now = timezone.now()
+    hour = datetime.timedelta(hours=1)
+    other = manager_of(northwind)  # a colleague: same organization
+
+    def block(scope, key, expires, lifted=False):
+        return PaymentBlock.objects.create(
+            scope=scope,
+            key=key,
+            reason="test",
+            expires_at=expires,
+            lifted_at=now if lifted else None,
+        )
+
+    def expected(ip):
+        keys = {"user": str(manager.pk), "organization": str(manager.organization_id)}
+        if ip:
+            keys["ip"] = ip
+        return _active_block_query(timezone.now(), **keys).first()
+
+    assert active_block(manager, "203.0.113.7") is None
+    assert active_block(manager, None) is None
+    block("user", str(manager.pk), now - hour)  # expired
+    block("user", str(manager.pk), now + 5 * hour, lifted=True)  # lifted
+    block("user", str(other.pk), now + 5 * hour)  # the colleague's
+    block("ip", "198.51.100.1", now + 6 * hour)  # another address
+    assert active_block(manager, "203.0.113.7") is None
+    organization_wide = block("organization", str(manager.organization_id), now + hour)
+    assert active_block(manager, None) == organization_wide == expected(None)
+    by_address = block("ip", "203.0.113.7", now + 3 * hour)
+    assert active_block(manager, "203.0.113.7") == by_address == expected("203.0.113.7")
+    assert active_block(manager, None) == organization_wide  # no address: not the IP's block
+    assert active_block(other, "198.51.100.1").scope == "ip"  # the colleague's own, ends last
