@@ -1,11 +1,12 @@
 from django.contrib.auth.backends import ModelBackend
 
 from remit.accounts.models import User
-from remit.core.prepared import Prepared, Slot
+from remit.core.prepared import Prepared, Slot, bigint_or_none
 
 # Every signed-in request reads its user: the query is built once per process (core/prepared.py).
 _user = Prepared(
-    lambda pk: User.objects.select_related("organization", "security_level").filter(pk=pk)[:1],
+    lambda pk: User.objects.select_related("organization", "security_level").filter(pk=pk),
+    one=True,
     pk=Slot(User, "id"),
 )
 
@@ -15,14 +16,8 @@ class RemitBackend(ModelBackend):
     who is deactivated (or whose organization is) loses their session on the next request."""
 
     def get_user(self, user_id):
-        try:
-            pk = int(user_id)
-        except (TypeError, ValueError):
-            return None
-        if not -(2**63) <= pk < 2**63:
-            return None
-        found = _user.instances(pk=pk)
-        user = found[0] if found else None
+        pk = bigint_or_none(user_id)
+        user = _user.first(pk=pk) if pk is not None else None
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def user_can_authenticate(self, user) -> bool:

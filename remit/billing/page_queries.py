@@ -14,7 +14,7 @@ from django.http import Http404
 from remit.billing import selectors
 from remit.billing.access import check_can_view, visible_invoices
 from remit.billing.models import Invoice, InvoiceLine
-from remit.core.prepared import Prepared, Slot
+from remit.core.prepared import Prepared, Slot, bigint_or_none
 from remit.portal import keyset
 
 ORG = Slot(Invoice, "organization")
@@ -24,9 +24,9 @@ _recent = Prepared(lambda org: selectors.recent_queryset(visible_invoices(org)),
 _balance = Prepared(
     lambda org, today: selectors.balance_query(visible_invoices(org), today), org=ORG, today=DAY
 )
-# As QuerySet.get() reads it (without ordering); the id is unique, so two rows at most.
 _invoice = Prepared(
-    lambda org, pk: visible_invoices(org).filter(pk=pk).order_by()[:2],
+    lambda org, pk: visible_invoices(org).filter(pk=pk),
+    one=True,
     org=ORG,
     pk=Slot(Invoice, "id"),
 )
@@ -64,16 +64,11 @@ def balance_summary(user, today: datetime.date) -> dict:
 def invoice_for(user, pk) -> Invoice:
     """access.get_invoice_for(user, pk)"""
     check_can_view(user)
-    try:
-        pk = int(pk)
-    except (ValueError, TypeError):
-        raise Http404("No such invoice.") from None
-    if not -(2**63) <= pk < 2**63:
+    pk = bigint_or_none(pk)
+    invoice = _invoice.first(org=user.organization_id, pk=pk) if pk is not None else None
+    if invoice is None:
         raise Http404("No such invoice.")
-    found = _invoice.instances(org=user.organization_id, pk=pk)
-    if len(found) != 1:
-        raise Http404("No such invoice.")
-    return found[0]
+    return invoice
 
 
 def lines_of(invoice: Invoice) -> list[InvoiceLine]:

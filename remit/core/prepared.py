@@ -33,6 +33,16 @@ from django.db.transaction import TransactionManagementError
 _unique = itertools.count(1)
 
 
+def bigint_or_none(value) -> int | None:
+    """`value` as an id a bigint column can hold (as the ORM takes a pk from a URL or a session),
+    or None: a query given anything else would fail in the database, not find nothing."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return None
+    return value if -(2**63) <= value < 2**63 else None
+
+
 @dataclass(frozen=True)
 class Slot:
     """A varying parameter: adapted for the database as `model.field` adapts its values."""
@@ -74,14 +84,21 @@ class _Compiled:
 
 class Prepared:
     def __init__(
-        self, build, using: str = DEFAULT_DB_ALIAS, wrap: str | None = None, **slots: Slot
+        self,
+        build,
+        using: str = DEFAULT_DB_ALIAS,
+        wrap: str | None = None,
+        one: bool = False,
+        **slots: Slot,
     ):
         """`wrap`: SQL around the QuerySet's, `{}` where it goes, as Django wraps a sliced query
         to count it (`SELECT COUNT(*) FROM ({}) subquery`); the rows are then the wrapper's, as
-        the database returns them."""
+        the database returns them. `one`: the QuerySet is read as QuerySet.get() reads it — its
+        ordering dropped, two rows at most — for `get()`."""
         self.build = build
         self.using = using
         self.wrap = wrap
+        self.one = one
         self.slots = slots
         self.key = f"_remit_prepared_{next(_unique)}"
 
@@ -96,6 +113,8 @@ class Prepared:
     def _compile(self, connection) -> _Compiled:
         sentinels = {name: slot.sentinel(n) for n, (name, slot) in enumerate(self.slots.items())}
         queryset = self.build(**sentinels)
+        if self.one:
+            queryset = queryset.order_by()[:2]
         compiler = queryset.query.get_compiler(connection=connection)
         if self.wrap:
             sql, params = compiler.as_sql(with_col_aliases=True)
@@ -151,8 +170,9 @@ class Prepared:
         return compiled, rows
 
     def get(self, **values):
-        """The one instance, as QuerySet.get() returns it (the query must be limited to 2 rows, as
-        get() limits it): the model's DoesNotExist when there is none."""
+        """The one instance, as QuerySet.get() returns it (a Prepared built with `one`): the
+        model's DoesNotExist when there is none."""
+        assert self.one, "get() reads a Prepared built with one=True"
         found = self.instances(**values)
         if len(found) != 1:
             model = self._compiled(connections[self.using]).compiler.klass_info["model"]
@@ -162,6 +182,11 @@ class Prepared:
                 )
             raise model.MultipleObjectsReturned(f"more than one {model._meta.object_name}")
         return found[0]
+
+    def first(self, **values):
+        """The first instance, or None (the query limits itself, or is built with `one`)."""
+        found = self.instances(**values)
+        return found[0] if found else None
 
     def instances(self, **values) -> list:
         """Model instances, as iterating the QuerySet gives them (annotations, select_related)."""

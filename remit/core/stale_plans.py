@@ -39,10 +39,12 @@ def retry_stale_plan(execute, sql, params, many, context):
 
 
 def _install(sender, connection, **kwargs) -> None:
-    if connection.vendor == "postgresql" and retry_stale_plan not in connection.execute_wrappers:
-        connection.execute_wrappers.insert(
-            0, retry_stale_plan
-        )  # outermost; context wrappers pop the last
+    """On a connection that prepares statements; once per connection object (this runs on every
+    reconnect). First in the list, the outermost: `connection.execute_wrapper()` blocks pop the
+    last one when they end."""
+    prepares = connection.settings_dict.get("OPTIONS", {}).get("prepare_threshold") is not None
+    if prepares and retry_stale_plan not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, retry_stale_plan)
 
 
 def connect() -> None:

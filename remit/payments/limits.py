@@ -87,11 +87,7 @@ _KEY = Slot(PaymentBlock, "key")
 _NOW = Slot(PaymentBlock, "expires_at")
 _SCOPES = (PaymentBlock.Scope.USER, PaymentBlock.Scope.ORGANIZATION, PaymentBlock.Scope.IP)
 _active_block = {
-    scopes: Prepared(
-        lambda now, **keys: _active_block_query(now, **keys),
-        now=_NOW,
-        **{scope: _KEY for scope in scopes},
-    )
+    scopes: Prepared(_active_block_query, now=_NOW, **{scope: _KEY for scope in scopes})
     for scopes in (_SCOPES, _SCOPES[:2])
 }
 
@@ -99,8 +95,7 @@ _active_block = {
 def active_block(user, ip_address: str | None) -> PaymentBlock | None:
     """The block that stops this payer now, if any."""
     keys = _scope_keys(user, ip_address)
-    found = _active_block[tuple(keys)].instances(now=timezone.now(), **keys)
-    return found[0] if found else None
+    return _active_block[tuple(keys)].first(now=timezone.now(), **keys)
 
 
 def check_and_reserve(

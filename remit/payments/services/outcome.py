@@ -55,22 +55,18 @@ _OUTCOME_FIELDS = (
 # receipt's row goes with phase three's other writes (WriteBatch) instead of an INSERT … RETURNING
 # of its own; a payment that sends no receipt leaves a gap in the ids, as a rollback does.
 def _payment_locked(pk):
-    payments = (
-        Payment.objects.select_for_update(of=("self",))
-        .select_related("payer")
-        .filter(pk=pk)
-        .order_by()  # as get() reads it: no sort below the row's lock
-    )
+    payments = Payment.objects.select_for_update(of=("self",)).select_related("payer").filter(pk=pk)
     if connection.vendor == "postgresql":
         payments = payments.annotate(
             receipt_id=RawSQL(
                 "nextval(pg_get_serial_sequence(%s, 'id'))", (OutgoingEmail._meta.db_table,)
             )
         )
-    return payments[:2]
+    return payments
 
 
-_locked_payment = Prepared(_payment_locked, pk=Slot(Payment, "id"))
+# one: as get() reads it, unsorted — so the id is reserved above the row's lock, not below a sort.
+_locked_payment = Prepared(_payment_locked, one=True, pk=Slot(Payment, "id"))
 
 
 def record_gateway_outcome(

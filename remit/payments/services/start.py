@@ -141,8 +141,7 @@ def _raise_limit_refusal(refusal: str | None, provider: Provider) -> None:
 # The invoice as phase one locks it (Invoice.objects.select_for_update().get(pk=…)), its query
 # built once per process (core/prepared.py).
 _locked_invoice = Prepared(
-    lambda pk: Invoice.objects.select_for_update().filter(pk=pk).order_by()[:2],
-    pk=Slot(Invoice, "id"),
+    lambda pk: Invoice.objects.select_for_update().filter(pk=pk), one=True, pk=Slot(Invoice, "id")
 )
 
 
