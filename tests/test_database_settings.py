@@ -62,6 +62,28 @@ def test_a_batch_of_writes_is_still_one_query_under_server_side_binding():
     assert (user.first_name, user.last_name) == ("After", "Batched")
 
 
+@pytest.mark.django_db
+def test_a_batchs_statements_are_bound_and_prepared_on_the_server_like_any_query():
+    """The batch goes in psycopg's pipeline mode: each statement its own, in the extended
+    protocol, so one that repeats on a connection is prepared there as a read is."""
+    _postgresql_only()
+    user = UserFactory(first_name="Before")
+    for round_ in range(3):
+        batch = WriteBatch()
+        user.first_name, user.last_name = f"First {round_}", f"Last {round_}"
+        batch.update(user, ["first_name"])
+        batch.update(user, ["last_name"])
+        batch.flush()
+    updates = [s for s in _prepared_statements() if s.startswith('UPDATE "accounts_user"')]
+    assert sorted(u.split(" = ")[0] for u in updates) == [
+        'UPDATE "accounts_user" SET "first_name"',
+        'UPDATE "accounts_user" SET "last_name"',
+    ]
+    assert all("$1" in u and ";" not in u for u in updates)
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("First 2", "Last 2")
+
+
 def _database_options(**env) -> dict:
     """settings.DATABASES['default'] as a fresh process reads it with `env`."""
     code = (

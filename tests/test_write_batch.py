@@ -135,7 +135,7 @@ def test_a_bad_write_raises_from_flush_and_nothing_of_the_batch_lands():
 
 def test_several_writes_are_one_round_trip_on_postgresql():
     if connection.vendor != "postgresql":
-        pytest.skip("one multi-statement query on PostgreSQL; one by one elsewhere")
+        pytest.skip("sent together on PostgreSQL (pipeline mode); one by one elsewhere")
     invoice = make_invoice(OrganizationFactory())
     for _ in range(2):  # the second time with the kept SQL
         batch = WriteBatch()

@@ -16,6 +16,8 @@ On another database than PostgreSQL the statements run one by one."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db import connections
 from django.db.models import sql
 from django.db.models.signals import pre_save
@@ -164,18 +166,41 @@ class WriteBatch:
                 for statement, params in statements:
                     cursor.execute(statement, params)
             return
-        # Several statements in one query need client-side binding (PostgreSQL's extended protocol
-        # takes one statement per query): Django's own client-binding cursor, whatever the
-        # connection's default, wrapped as connection.cursor() wraps it (execute wrappers, logging).
-        with _client_binding_cursor(connection) as cursor:
-            cursor.execute(
-                ";\n".join(s for s, _ in statements), tuple(p for _, ps in statements for p in ps)
-            )
+        params = tuple(p for _, ps in statements for p in ps)
+        with _pipelined_cursor(connection, statements) as cursor:
+            # Logged (and wrapped) as one query: the statements joined, as they are sent together.
+            cursor.execute(";\n".join(s for s, _ in statements), params)
 
 
-def _client_binding_cursor(connection):
-    from django.db.backends.postgresql.base import Cursor
+class _Pipeline:
+    """The DB-API cursor under a Django CursorWrapper whose execute() sends the batch's statements
+    in psycopg's pipeline mode: each its own statement in PostgreSQL's extended protocol (so bound
+    on the server and prepared like any other query once it repeats), all sent before one wait for
+    the answers. Errors arrive at the pipeline's end, inside the wrapper's database-error
+    translation (an IntegrityError as any save raises it)."""
 
+    def __init__(self, pg_connection, statements):
+        self.pg_connection, self.statements = pg_connection, statements
+
+    def execute(self, sql, params=None):
+        with self.pg_connection.pipeline(), self.pg_connection.cursor() as cursor:
+            for statement, statement_params in self.statements:
+                cursor.execute(statement, statement_params)
+
+    @property
+    def _query(self):
+        """What Django's debug log reads off a client-binding cursor (PgBouncer's settings)."""
+        from psycopg import ClientCursor
+
+        joined = ";\n".join(s for s, _ in self.statements)
+        params = tuple(p for _, ps in self.statements for p in ps)
+        with ClientCursor(self.pg_connection) as cursor:
+            return SimpleNamespace(query=cursor.mogrify(joined, params).encode())
+
+    def close(self):
+        pass
+
+
+def _pipelined_cursor(connection, statements):
     connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(Cursor(connection.connection))
+    return connection._prepare_cursor(_Pipeline(connection.connection, statements))
