@@ -148,16 +148,22 @@ else:
     # `PGBOUNCER=1` (DATABASE_URL points at PgBouncer in transaction mode, docs/deploy.md): no
     # startup options (PgBouncer refuses `-c jit`; set `ALTER ROLE … SET jit = off` instead) and
     # no server-side cursors (a cursor would outlive the transaction's server connection).
-    # Server-side binding, and a query prepared once it has run twice on a connection (psycopg's
-    # prepare_threshold): PostgreSQL parses and plans the portal's fixed-shape queries once per
-    # connection instead of on every request (bench/README.md, "Prepared statements"). The writes
-    # one money change sends together (remit/core/batch.py) still go as one client-bound query;
-    # a column's type changed under a running process: remit/core/stale_plans.py.
+    # Server-side binding, and the statements Remit names prepared on the server: PostgreSQL
+    # parses them once per connection and keeps a generic plan for them (remit/core/prepared.py
+    # `on_server`, the batch's writes in remit/core/batch.py). Those are look-ups by key, whose
+    # plan is the same whatever the values. Everything else is planned for its values on each
+    # run: after five runs of a prepared statement PostgreSQL switches to a generic plan made for
+    # an average organization, which for a 100,000-invoice one read Home's balance 3× and the
+    # "show paid" page's count 20× slower (bench/README.md, "Generic plans"). psycopg prepares
+    # a statement asked for with `prepare=True` only while `prepare_threshold` is set, and of
+    # its own accord once a query has run that many times: set beyond reach, only the named
+    # statements are prepared. A column's type changed under a running process:
+    # remit/core/stale_plans.py.
     # Off behind PgBouncer unless `DATABASE_PREPARED=1` says it keeps prepared statements
     # (PgBouncer 1.22 or later with max_prepared_statements set, libpq 17 or later; docs/deploy.md).
     if env_bool("DATABASE_PREPARED", not env_bool("PGBOUNCER", False)):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", 2)
+            server_side_binding=True, prepare_threshold=2**31 - 1
         )
     if env_bool("PGBOUNCER", False):
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True

@@ -166,3 +166,39 @@ def test_a_search_by_number_and_a_page_by_offset_go_through_the_orm(manager, man
         orm_reads(manager, show_paid=True),
     )
     same_rows(prepared.page(ordering, None, start=5), orm.page(ordering, None, start=5))
+
+
+def _plan(sql, params) -> str:
+    """The plan PostgreSQL takes when it may not read the whole table (the test's tables are
+    small enough that a sequential scan would win)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_homes_balance_and_the_open_invoices_count_read_one_index_alone(manager, many):
+    """Home's balance and the default Reports > Invoices' count: an index-only range of the
+    organization's open invoices (invoice_org_open), never each row from the table — each reads
+    only columns that index holds (a COUNT(id) or a count by id would not)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    today = datetime.date(2026, 3, 1)
+    balance = selectors.balance_query(invoices_for(manager), today)
+    assert "Index Only Scan using invoice_org_open" in _plan(*balance.query.sql_with_params())
+    with CaptureQueriesContext(connection) as queries:
+        count = page_queries.ListReads(manager).bounded_count()
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert "Index Only Scan using invoice_org_open" in _plan(sql, None)
+    open_invoices = selectors.invoice_list(invoices_for(manager))
+    assert count == open_invoices.count()
+    assert page_queries.balance_summary(manager, today) == (
+        selectors.balance_summary(invoices_for(manager), today)
+    )

@@ -7,6 +7,7 @@ from remit.core.prepared import Prepared, Slot, bigint_or_none
 _user = Prepared(
     lambda pk: User.objects.select_related("organization", "security_level").filter(pk=pk),
     one=True,
+    on_server=True,
     pk=Slot(User, "id"),
 )
 

@@ -96,6 +96,16 @@ class Invoice(models.Model):
                 condition=Q(state="issued", amount_due__gt=0),
                 name="invoice_open_aging",
             ),
+            # Home's balance (remit/billing/selectors.py balance_query): one organization's open
+            # invoices, read from the index alone — state too, for the drafts' exclusion that
+            # every client read carries. invoice_open_aging leads with the currency, so for one
+            # organization PostgreSQL read the whole of it and then each row from the table:
+            # 6-8 ms for an organization with 4,400 open invoices, 1.4 ms with this one.
+            models.Index(
+                fields=["organization", "due_date", "amount_due", "state"],
+                condition=Q(state="issued", amount_due__gt=0),
+                name="invoice_org_open",
+            ),
             # The back office's "draft invoices" count: drafts are few, invoices many.
             models.Index(
                 fields=["invoice_date"], condition=Q(state="draft"), name="invoice_drafts"

@@ -20,6 +20,8 @@ from remit.portal import keyset
 ORG = Slot(Invoice, "organization")
 DAY = Slot(Invoice, "due_date")
 
+# An organization's invoices are planned for each organization (not prepared on the server: its
+# size changes the best plan, core/prepared.py); an invoice, its lines and payments by id are.
 _recent = Prepared(lambda org: selectors.recent_queryset(visible_invoices(org)), org=ORG)
 _balance = Prepared(
     lambda org, today: selectors.balance_query(visible_invoices(org), today), org=ORG, today=DAY
@@ -27,11 +29,14 @@ _balance = Prepared(
 _invoice = Prepared(
     lambda org, pk: visible_invoices(org).filter(pk=pk),
     one=True,
+    on_server=True,  # by id: the same plan for every invoice (core/prepared.py)
     org=ORG,
     pk=Slot(Invoice, "id"),
 )
 _lines = Prepared(
-    lambda invoice: InvoiceLine.objects.filter(invoice_id=invoice), invoice=Slot(Invoice, "id")
+    lambda invoice: InvoiceLine.objects.filter(invoice_id=invoice),
+    on_server=True,
+    invoice=Slot(Invoice, "id"),
 )
 
 
@@ -45,7 +50,7 @@ def _payments_of(invoice):
     )
 
 
-_payments = Prepared(_payments_of, invoice=Slot(Invoice, "id"))
+_payments = Prepared(_payments_of, on_server=True, invoice=Slot(Invoice, "id"))
 
 
 def recent_invoices(user) -> list[Invoice]:
@@ -149,10 +154,13 @@ class ListReads:
         if self.number:
             return self._orm_reads().bounded_count()
         show_paid = self.show_paid
+        open_only = not show_paid and not any(self.filters.values())
 
         def build(**slots):
             return Prepared(
-                lambda org, **f: keyset.bounded_count_queryset(_listed(org, show_paid, **f)),
+                lambda org, **f: keyset.bounded_count_queryset(
+                    _listed(org, show_paid, **f), open_only=open_only
+                ),
                 wrap="SELECT COUNT(*) FROM ({}) subquery",
                 **slots,
             )

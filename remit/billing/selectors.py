@@ -80,8 +80,10 @@ def balance_query(invoices: QuerySet[Invoice], today: datetime.date) -> QuerySet
         .annotate(
             due=Coalesce(Sum("amount_due"), Value(ZERO), output_field=money),
             overdue=Coalesce(Sum("amount_due", filter=overdue), Value(ZERO), output_field=money),
-            open_count=Count("id"),
-            overdue_count=Count("id", filter=overdue),
+            # Counted on due_date (never NULL) rather than id: every column read is in the
+            # invoice_org_open index, so PostgreSQL answers from the index alone.
+            open_count=Count("due_date"),
+            overdue_count=Count("due_date", filter=overdue),
         )
         .values(*BALANCE_KEYS)
     )

@@ -185,7 +185,8 @@ class _Pipeline:
     def execute(self, sql, params=None):
         with self.pg_connection.pipeline(), self.pg_connection.cursor() as cursor:
             for statement, statement_params in self.statements:
-                cursor.execute(statement, statement_params)
+                # Writes by key: prepared on the server (one plan fits every row; remit/settings.py).
+                cursor.execute(statement, statement_params, prepare=True)
 
     @property
     def _query(self):

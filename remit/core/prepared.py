@@ -14,6 +14,14 @@ SQLite, and the rows come back through the ORM's own converters and `Model.from_
     )
     recent.instances(org=7)
 
+`on_server=True` also prepares the statement on the server (PostgreSQL, where the connection
+prepares: remit/settings.py), so PostgreSQL parses it once per connection and, after five runs,
+keeps one generic plan for it. That suits a look-up by key, whose best plan is the same for every
+value: the session's user, an invoice by id, the payment path's locks. A query over an
+organization's invoices is left to be planned for each run's values (the default): a generic plan
+is made for an average organization, and for a 100,000-invoice one it read the "show paid" page's
+count 20× slower (bench/README.md, "Generic plans").
+
 A slot's sentinel must reach the SQL as a parameter unchanged (an equality, a comparison, a row
 comparison): not through LIKE (whose parameter is rewritten) or LIMIT/OFFSET (inlined in the SQL).
 `_compile` refuses a sentinel it cannot find.
@@ -89,16 +97,19 @@ class Prepared:
         using: str = DEFAULT_DB_ALIAS,
         wrap: str | None = None,
         one: bool = False,
+        on_server: bool = False,
         **slots: Slot,
     ):
         """`wrap`: SQL around the QuerySet's, `{}` where it goes, as Django wraps a sliced query
         to count it (`SELECT COUNT(*) FROM ({}) subquery`); the rows are then the wrapper's, as
         the database returns them. `one`: the QuerySet is read as QuerySet.get() reads it — its
-        ordering dropped, two rows at most — for `get()`."""
+        ordering dropped, two rows at most — for `get()`. `on_server`: prepared on the server
+        (above)."""
         self.build = build
         self.using = using
         self.wrap = wrap
         self.one = one
+        self.on_server = on_server
         self.slots = slots
         self.key = f"_remit_prepared_{next(_unique)}"
 
@@ -162,7 +173,9 @@ class Prepared:
             adapted = slot.adapt(values[name], connection)
             for i in compiled.positions[name]:
                 params[i] = adapted
-        with connection.cursor() as cursor:
+        with (
+            server_prepared_cursor(connection) if self.on_server else connection.cursor() as cursor
+        ):
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
@@ -202,3 +215,41 @@ class Prepared:
                 setattr(obj, attr, row[position])
             objects.append(obj)
         return objects
+
+
+class _Preparing:
+    """A psycopg cursor whose execute() asks for the statement to be prepared on the server."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def execute(self, sql, params=None):
+        return self._cursor.execute(sql, params, prepare=True)
+
+    def __iter__(self):
+        return iter(self._cursor)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def prepares_on_server(connection) -> bool:
+    """Whether this connection prepares statements (PostgreSQL straight, or PgBouncer that keeps
+    them: remit/settings.py)."""
+    return (
+        connection.vendor == "postgresql"
+        and connection.settings_dict.get("OPTIONS", {}).get("prepare_threshold") is not None
+    )
+
+
+def server_prepared_cursor(connection):
+    """connection.cursor(), whose statements are prepared on the server where the connection
+    prepares (for statements whose plan cannot depend on their values: see the module's
+    docstring); an ordinary cursor elsewhere. The execute wrappers and query logging are the
+    ordinary cursor's."""
+    cursor = connection.cursor()
+    if prepares_on_server(connection):
+        cursor.cursor = _Preparing(cursor.cursor)
+    return cursor

@@ -17,7 +17,7 @@ def _methods_of(owner) -> QuerySet[PaymentMethod]:
     return PaymentMethod.objects.filter(owner=owner).active().default_first()
 
 
-_methods = Prepared(_methods_of, owner=Slot(PaymentMethod, "owner"))
+_methods = Prepared(_methods_of, on_server=True, owner=Slot(PaymentMethod, "owner"))
 
 
 def payment_methods_for(user) -> QuerySet[PaymentMethod]:

@@ -24,7 +24,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from remit.audit.services import record_event
-from remit.core.prepared import Prepared, Slot
+from remit.core.prepared import Prepared, Slot, server_prepared_cursor
 from remit.payments.models import LimitEvent, LimitLock, Payment, PaymentBlock, PaymentState
 
 # Why check_and_reserve refused an attempt (PaymentRefused codes).
@@ -87,7 +87,9 @@ _KEY = Slot(PaymentBlock, "key")
 _NOW = Slot(PaymentBlock, "expires_at")
 _SCOPES = (PaymentBlock.Scope.USER, PaymentBlock.Scope.ORGANIZATION, PaymentBlock.Scope.IP)
 _active_block = {
-    scopes: Prepared(_active_block_query, now=_NOW, **{scope: _KEY for scope in scopes})
+    scopes: Prepared(
+        _active_block_query, on_server=True, now=_NOW, **{scope: _KEY for scope in scopes}
+    )
     for scopes in (_SCOPES, _SCOPES[:2])
 }
 
@@ -234,7 +236,7 @@ def _standing(
             keys[limit.scope],
             since,
         ]
-    with connection.cursor() as cursor:
+    with server_prepared_cursor(connection) as cursor:  # by keys: one plan fits every payment
         cursor.execute("SELECT " + ", ".join(columns), params)
         row = list(cursor.fetchone())
     blocked = row.pop(0) > 0

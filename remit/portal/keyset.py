@@ -90,13 +90,20 @@ def _two_figures(n: int) -> int:
     return round(n, 2 - len(str(n))) if n >= 100 else n
 
 
-def bounded_count_queryset(invoices: QuerySet[Invoice]) -> QuerySet:
+def bounded_count_queryset(invoices: QuerySet[Invoice], open_only: bool = False) -> QuerySet:
     """The rows a bounded COUNT counts: at most EXACT_COUNT_UP_TO + 1 of them, taken in the order
     of the (organization, date, id) index. Unordered, PostgreSQL stops a sequential scan at the
     5,001st match, which costs 1.6 ms when a recent scan left off near the organization's rows
     (synchronized scans) and 280-470 ms when it starts from the table's other end: measured on
     a 100,000-invoice organization among 1.1 M invoices, 7 requests in 150 over 60 ms. Walking the
-    index costs 1.6 ms every time (bench/README.md, "Client pages side by side")."""
+    index costs 1.6 ms every time (bench/README.md, "Client pages side by side").
+
+    `open_only`: `invoices` are an organization's open invoices and nothing else filters them
+    (the default list): counted from the (organization, due date) index of the open invoices
+    alone, which holds every column the count reads — not each row from the table (8.8 ms for the
+    4,400 open invoices of the 100,000-invoice organization, 1.3 ms from the index)."""
+    if open_only:
+        return invoices.order_by("due_date").values("due_date")[: EXACT_COUNT_UP_TO + 1]
     return invoices.order_by("-invoice_date", "-id").values("pk")[: EXACT_COUNT_UP_TO + 1]
 
 

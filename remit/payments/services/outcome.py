@@ -66,7 +66,7 @@ def _payment_locked(pk):
 
 
 # one: as get() reads it, unsorted — so the id is reserved above the row's lock, not below a sort.
-_locked_payment = Prepared(_payment_locked, one=True, pk=Slot(Payment, "id"))
+_locked_payment = Prepared(_payment_locked, one=True, on_server=True, pk=Slot(Payment, "id"))
 
 
 def record_gateway_outcome(

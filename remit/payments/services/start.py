@@ -12,7 +12,7 @@ from remit.billing.models import Invoice
 from remit.core.batch import WriteBatch
 from remit.core.models import Provider
 from remit.core.money import ZERO, format_money, to_money
-from remit.core.prepared import Prepared, Slot
+from remit.core.prepared import Prepared, Slot, server_prepared_cursor
 from remit.gateway import gateway_configured, get_gateway
 from remit.gateway.base import (
     Gateway,
@@ -141,7 +141,10 @@ def _raise_limit_refusal(refusal: str | None, provider: Provider) -> None:
 # The invoice as phase one locks it (Invoice.objects.select_for_update().get(pk=…)), its query
 # built once per process (core/prepared.py).
 _locked_invoice = Prepared(
-    lambda pk: Invoice.objects.select_for_update().filter(pk=pk), one=True, pk=Slot(Invoice, "id")
+    lambda pk: Invoice.objects.select_for_update().filter(pk=pk),
+    one=True,
+    on_server=True,
+    pk=Slot(Invoice, "id"),
 )
 
 
@@ -211,7 +214,7 @@ def _under_the_lock(user, attempt_key, locked: Invoice, ip_address):
         return existing, in_flight, None
     lock_sql, lock_params = limits.lock_statement(user, ip_address)
     payments, allocations = Payment._meta.db_table, PaymentAllocation._meta.db_table
-    with connection.cursor() as cursor:
+    with server_prepared_cursor(connection) as cursor:  # by keys: one plan fits every payment
         cursor.execute(
             f"WITH scope_locks AS ({lock_sql}) SELECT"  # noqa: S608 (names from the models; values bound)
             f" (SELECT id FROM {payments} WHERE payer_id = %s AND attempt_key = %s"

@@ -80,6 +80,7 @@ _locked_allocations = Prepared(
         .select_for_update(of=("invoice",))
         .order_by("invoice_id")
     ),
+    on_server=True,
     payment=Slot(PaymentAllocation, "payment"),
 )
 
