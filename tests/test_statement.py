@@ -102,3 +102,19 @@ def test_without_financial_access_there_is_no_statement(client, northwind):
     client.force_login(user_of(northwind, email="plain@northwind.example"))
     assert client.get(reverse("statement")).status_code == 404
     assert client.get(reverse("statement_pdf")).status_code == 404
+
+
+def test_each_open_item_is_one_row_with_its_link_dates_and_amounts(as_manager, aged):
+    page = as_manager.get(reverse("statement"), {"as_of": AS_OF.isoformat()})
+    partly_paid = aged[2]
+    assert (
+        "<tr>"
+        f'<td data-label="Invoice Number"><a href="/invoices/{partly_paid.pk}/">NW-9003</a></td>'
+        '<td class="nowrap" data-label="Invoice Date">May 30, 2026</td>'
+        '<td class="nowrap" data-label="Date Due">Jun 29, 2026</td>'
+        '<td class="num" data-label="Original">$200.00</td>'
+        '<td class="num" data-label="Open">$150.00</td>'
+        "</tr>"
+    ) in page.text
+    rows = page.text.split('id="open-items"')[1].split("</table>")[0].count("<tr>")
+    assert rows == 1 + 6  # the header and the six open invoices (the paid one is not listed)

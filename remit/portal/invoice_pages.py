@@ -1,4 +1,4 @@
-"""Rows of invoices as the pages show them (Home, Reports > Invoices).
+"""Rows of invoices as the pages show them (Home, Reports > Invoices, the statement's open items).
 
 Every cell's text (dates, money, status, the link) is made here once per row, in Python, and so
 is each row's `<tr>` (escaped as the template would): the templates print one string per row — no
@@ -127,3 +127,24 @@ def invoice_rows(invoices, today: datetime.date) -> list[InvoiceRow]:
             )
         )
     return rows
+
+
+def statement_item_rows(items) -> SafeString:
+    """The statement's open items (up to 500 of them), one `<tr>` each: invoice number (a link),
+    invoice date, due date, original and open amounts in the invoice's currency."""
+    url = detail_url_pattern()
+    return mark_safe(
+        "\n".join(
+            "<tr>"
+            f'<td data-label="Invoice Number"><a href="{url.format(invoice.pk)}">'
+            f"{escape(invoice.number)}</a></td>"
+            f'<td class="nowrap" data-label="Invoice Date">{short_date(invoice.invoice_date)}</td>'
+            f'<td class="nowrap" data-label="Date Due">{short_date(invoice.due_date)}</td>'
+            f'<td class="num" data-label="Original">'
+            f"{escape(format_money(invoice.total, invoice.currency))}</td>"
+            f'<td class="num" data-label="Open">'
+            f"{escape(format_money(invoice.amount_due, invoice.currency))}</td>"
+            "</tr>"
+            for invoice in items
+        )
+    )

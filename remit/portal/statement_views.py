@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from remit.billing.access import invoices_for
 from remit.billing.statement import statement
 from remit.payments.access import payments_for
+from remit.portal.invoice_pages import statement_item_rows
 
 
 class StatementForm(forms.Form):
@@ -45,7 +46,12 @@ def _statement_for(request):
 @login_required
 def statement_page(request):
     form, data = _statement_for(request)
-    return render(request, "portal/statement.html", {"nav": "reports", "form": form, **data})
+    item_rows = statement_item_rows(data["items"])
+    return render(
+        request,
+        "portal/statement.html",
+        {"nav": "reports", "form": form, "item_rows": item_rows, **data},
+    )
 
 
 @require_GET
