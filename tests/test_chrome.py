@@ -128,3 +128,25 @@ def test_sort_headers_are_what_sort_header_html_wrote(query, key, num):
     expected = render(SORT_HEADER, http, label="Due <Date>", key=key, num=num, sort=sort)
     got = sort_header_html(http, "Due <Date>", key, sort, num)
     assert normal(got) == normal(expected)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,  # as the window opens: the initial attempt key and amount
+        {"attempt_key": "6f1c1d8e-3b7a-4c55-9a55-3f0e2f9d7a10", "amount": "1234.50"},
+        {"attempt_key": '"><script>x</script>', "amount": "12,34 & <b>"},  # posted junk, kept
+    ],
+)
+def test_the_payment_windows_hidden_fields_are_what_djangos_widgets_wrote(data):
+    import uuid
+    from decimal import Decimal
+
+    from remit.portal.payment_forms import PayForm
+
+    initial = {"attempt_key": uuid.UUID(int=7), "amount": Decimal("99.10")}
+    form = PayForm(data, initial=initial, methods=[], offers_card=True, offers_echeck=False)
+    if form.is_bound:
+        form.is_valid()
+    for name in ("attempt_key", "amount"):
+        assert widget_html(form[name]) == str(form[name])
