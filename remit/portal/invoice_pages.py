@@ -89,8 +89,9 @@ _DETAIL_URLS = ("invoice_detail", "invoice_pdf", "make_payment")
 
 
 def detail_urls(pk: int) -> dict[str, str]:
-    """An invoice page's links (the invoice itself, its PDF, Make a Payment) and the list's,
-    reversed once per process and filled in with `pk`."""
+    """An invoice page's links (the invoice itself, its PDF, Make a Payment), the list's and the
+    saved methods', reversed once per process and filled in with `pk` (the invoice page and the
+    payment window use them instead of a `{% url %}` each)."""
     patterns = _url_patterns(get_script_prefix(), get_urlconf())
     return {name: pattern.format(pk) for name, pattern in patterns.items()}
 
@@ -99,6 +100,7 @@ def detail_urls(pk: int) -> dict[str, str]:
 def _url_patterns(prefix: str, urlconf) -> dict[str, str]:
     patterns = {name: reverse(name, args=[_PK]).replace(str(_PK), "{}") for name in _DETAIL_URLS}
     patterns["invoice_list"] = reverse("invoice_list")
+    patterns["payment_methods"] = reverse("payment_methods")
     return patterns
 
 

@@ -30,6 +30,7 @@ from remit.payments.services import (
     payment_method_remove,
     payment_unavailable_reason,
 )
+from remit.portal.invoice_pages import detail_urls
 from remit.portal.payment_forms import NEW_BANK, NEW_CARD
 from remit.portal.payment_window import (
     confirm_question,
@@ -218,6 +219,7 @@ def _render(request, context, template="portal/make_payment.html"):
     invoice = context["invoice"]
     provider = request.provider
     context.setdefault("authorization_text", _authorization_preview(context, provider, invoice))
+    context.setdefault("urls", detail_urls(invoice.pk))
     context["fragment"] = bool(request.htmx)
     return render_window(request, template, context)
 
