@@ -69,3 +69,29 @@ def test_a_confirmed_post_while_paused_is_told_when_the_pause_lifts(
     assert "Payment has been processed" not in response.text
     assert len(sales_at_gateway(sandbox_gateway)) == sales
     assert not due_invoice.payments.exists()
+
+
+def test_every_statement_of_a_saved_card_payment_runs_prepared_on_the_server(
+    as_manager, manager, northwind, pay, due_invoice
+):
+    """Look-ups and locks by key and the batches' writes are prepared (remit/settings.py): after
+    one payment, the next runs no statement PostgreSQL parses afresh — only the savepoints
+    (BEGIN and COMMIT in production)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    pay(make_invoice(northwind, total="5.00"), new_card(), save=True)
+    method = PaymentMethod.objects.get(owner=manager)
+    first = make_invoice(northwind, total="7.00")
+    post(as_manager, first, saved_post(window(as_manager, first), first, method))
+    data = saved_post(window(as_manager, due_invoice), due_invoice, method)
+    unprepared = connection.connection._prepared._counts  # psycopg: queries run unprepared
+    before = dict(unprepared)
+    response = post(as_manager, due_invoice, data)
+    assert "Payment has been processed" in response.text
+    ran_unprepared = [
+        key[0].decode()
+        for key, count in unprepared.items()
+        if count > before.get(key, 0)
+        and not key[0].startswith((b"SAVEPOINT", b"RELEASE SAVEPOINT", b"ROLLBACK TO"))
+    ]
+    assert ran_unprepared == []
