@@ -1,5 +1,6 @@
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 
 from remit.core.models import Provider
 
@@ -42,3 +43,29 @@ class NoStoreMiddleware:
         # drops a `public`), so the strictest directives win.
         patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class ResolvedUserMiddleware:
+    """`request.user` as the user itself, not Django's lazy proxy of it.
+
+    AuthenticationMiddleware and OTPMiddleware each wrap the user in a SimpleLazyObject, so that a
+    request which never asks does not read the session. Every request Remit renders asks (the
+    two-step gate after this reads it first), and every attribute read through the two proxies
+    costs extra Python calls: several hundred for a payment's window and post (the gate, the
+    views, the templates). Here, right after OTPMiddleware, the proxy is resolved once and
+    replaced by what it stands for; what OTPMiddleware sets (`otp_device`, `is_verified`) is on
+    the user object itself. The health check is left alone (it must answer without a database)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if request.path not in ProviderMiddleware.exempt_paths:
+            resolved = user
+            while isinstance(resolved, SimpleLazyObject):  # OTPMiddleware's proxy wraps Django's
+                resolved.is_authenticated  # noqa: B018 (resolves it, as the gate would)
+                resolved = resolved._wrapped
+            if resolved is not user:
+                request.user = resolved
+        return self.get_response(request)

@@ -60,7 +60,8 @@ def offered_methods(request):
 
 
 def first_forms(request, form_kwargs, initial_method: str, amount) -> dict:
-    """The window as it opens: a new attempt key, the method chosen first, empty new-method forms."""
+    """The window as it opens: a new attempt key, the method chosen first, empty new-method forms
+    (built when the window shows them: opened on a saved method it never does)."""
     return {
         "form": PayForm(
             initial={
@@ -70,8 +71,12 @@ def first_forms(request, form_kwargs, initial_method: str, amount) -> dict:
             },
             **form_kwargs,
         ),
-        "card_form": CardForm(prefix="card", initial=_billing_initial(request.user)),
-        "bank_form": BankForm(prefix="bank", initial=_billing_initial(request.user)),
+        "card_form": SimpleLazyObject(
+            lambda: CardForm(prefix="card", initial=_billing_initial(request.user))
+        ),
+        "bank_form": SimpleLazyObject(
+            lambda: BankForm(prefix="bank", initial=_billing_initial(request.user))
+        ),
         "show": initial_method,
     }
 
