@@ -174,8 +174,8 @@ class WriteBatch:
 
 class _Pipeline:
     """The DB-API cursor under a Django CursorWrapper whose execute() sends the batch's statements
-    in psycopg's pipeline mode: each its own statement in PostgreSQL's extended protocol (so bound
-    on the server and prepared like any other query once it repeats), all sent before one wait for
+    in psycopg's pipeline mode: each its own statement in PostgreSQL's extended protocol (bound and
+    prepared on the server: writes by key, one plan fits every row), all sent before one wait for
     the answers. Errors arrive at the pipeline's end, inside the wrapper's database-error
     translation (an IntegrityError as any save raises it)."""
 
@@ -183,9 +183,9 @@ class _Pipeline:
         self.pg_connection, self.statements = pg_connection, statements
 
     def execute(self, sql, params=None):
+        self.logged = (sql, params)  # the joined statements, for _query
         with self.pg_connection.pipeline(), self.pg_connection.cursor() as cursor:
             for statement, statement_params in self.statements:
-                # Writes by key: prepared on the server (one plan fits every row; remit/settings.py).
                 cursor.execute(statement, statement_params, prepare=True)
 
     @property
@@ -193,10 +193,8 @@ class _Pipeline:
         """What Django's debug log reads off a client-binding cursor (PgBouncer's settings)."""
         from psycopg import ClientCursor
 
-        joined = ";\n".join(s for s, _ in self.statements)
-        params = tuple(p for _, ps in self.statements for p in ps)
         with ClientCursor(self.pg_connection) as cursor:
-            return SimpleNamespace(query=cursor.mogrify(joined, params).encode())
+            return SimpleNamespace(query=cursor.mogrify(*self.logged).encode())
 
     def close(self):
         pass

@@ -19,6 +19,8 @@ from __future__ import annotations
 from django.db import NotSupportedError
 from django.db.backends.signals import connection_created
 
+from remit.core.prepared import prepares_on_server
+
 STALE_PLAN = "cached plan must not change result type"
 
 
@@ -42,8 +44,7 @@ def _install(sender, connection, **kwargs) -> None:
     """On a connection that prepares statements; once per connection object (this runs on every
     reconnect). First in the list, the outermost: `connection.execute_wrapper()` blocks pop the
     last one when they end."""
-    prepares = connection.settings_dict.get("OPTIONS", {}).get("prepare_threshold") is not None
-    if prepares and retry_stale_plan not in connection.execute_wrappers:
+    if prepares_on_server(connection) and retry_stale_plan not in connection.execute_wrappers:
         connection.execute_wrappers.insert(0, retry_stale_plan)
 
 
