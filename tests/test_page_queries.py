@@ -7,7 +7,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.http import Http404
+from django.http import Http404, QueryDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -152,6 +152,21 @@ def test_list_reads_are_the_orms(
         row = invoices_for(manager).order_by("pk")[at % invoices_for(manager).count()]
         cursor = (getattr(row, field), row.pk)
     same_rows(prepared.page(ordering, direction, cursor), orm.page(ordering, direction, cursor))
+    count, rows = prepared.count_and_page(ordering, direction, cursor)  # one round trip
+    assert count == orm.bounded_count()
+    same_rows(rows, orm.page(ordering, direction, cursor))
+    # The page a visitor gets (paginate reads both together) is the ORM's, links and all.
+    query = QueryDict(mutable=True)
+    if direction:
+        query[direction] = keyset.cursor_of(row, field)
+    got, expected = (
+        keyset.paginate(reads, ordering, query)
+        for reads in (page_queries.ListReads(manager, **filters), orm_reads(manager, **filters))
+    )
+    same_rows(got.rows, expected.rows)
+    assert (got.count, got.number, got.previous_query, got.next_query) == (
+        expected.count, expected.number, expected.previous_query, expected.next_query,
+    )  # fmt: skip
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from remit.billing import selectors
 from remit.billing.access import check_can_view, visible_invoices
 from remit.billing.models import Invoice, InvoiceLine
 from remit.core.prepared import Prepared, Slot, bigint_or_none
+from remit.core.read_together import Read, read_together
 from remit.portal import keyset
 
 ORG = Slot(Invoice, "organization")
@@ -53,10 +54,10 @@ def _payments_of(invoice):
 _payments = Prepared(_payments_of, on_server=True, invoice=Slot(Invoice, "id"))
 
 
-def recent_invoices(user) -> list[Invoice]:
-    """selectors.recent_invoices(invoices_for(user))"""
+def recent_invoices(user) -> list:
+    """selectors.recent_invoices(invoices_for(user)), as records (Prepared.records)"""
     check_can_view(user)
-    return _recent.instances(org=user.organization_id)
+    return _recent.records(org=user.organization_id)
 
 
 def balance_summary(user, today: datetime.date) -> dict:
@@ -64,6 +65,16 @@ def balance_summary(user, today: datetime.date) -> dict:
     check_can_view(user)
     (row,) = _balance.rows(org=user.organization_id, today=today)
     return dict(zip(selectors.BALANCE_KEYS, row, strict=True))
+
+
+def home_reads(user, today: datetime.date) -> tuple[list, dict]:
+    """(recent_invoices(user), balance_summary(user, today)) in one round trip."""
+    check_can_view(user)
+    org = user.organization_id
+    recent, (row,) = read_together(
+        Read(_recent, "records", org=org), Read(_balance, "rows", org=org, today=today)
+    )
+    return recent, dict(zip(selectors.BALANCE_KEYS, row, strict=True))
 
 
 def invoice_for(user, pk) -> Invoice:
@@ -74,6 +85,29 @@ def invoice_for(user, pk) -> Invoice:
     if invoice is None:
         raise Http404("No such invoice.")
     return invoice
+
+
+def invoice_page(user, pk, payments: bool = True) -> tuple[Invoice, list[InvoiceLine], list]:
+    """(invoice_for(user, pk), its lines, its payments — or [] without `payments`) in one round
+    trip. The lines and payments are read by the id asked for, alongside the access check, and
+    dropped unread when the invoice is not the user's: a 404 as invoice_for gives."""
+    check_can_view(user)
+    pk = bigint_or_none(pk)
+    if pk is None:
+        raise Http404("No such invoice.")
+    reads = [
+        Read(_invoice, "instances", org=user.organization_id, pk=pk),
+        Read(_lines, "instances", invoice=pk),
+    ]
+    if payments:
+        reads.append(Read(_payments, "instances", invoice=pk))
+    found, lines, *paid = read_together(*reads)
+    if not found:
+        raise Http404("No such invoice.")
+    (invoice,) = found
+    for line in lines:
+        line.invoice = invoice
+    return invoice, lines, paid[0] if paid else []
 
 
 def lines_of(invoice: Invoice) -> list[InvoiceLine]:
@@ -153,6 +187,27 @@ class ListReads:
     def bounded_count(self) -> int:
         if self.number:
             return self._orm_reads().bounded_count()
+        (((count,),),) = read_together(self._count_read())
+        return count
+
+    def page(self, ordering, direction: str | None, cursor=None, start: int = 0) -> list:
+        """The page's invoices as records (Prepared.records), or the ORM's instances for a
+        search by number or a page by OFFSET."""
+        if self.number or (direction is None and start):
+            return self._orm_reads().page(ordering, direction, cursor, start)
+        (rows,) = read_together(self._page_read(ordering, direction, cursor))
+        return rows
+
+    def count_and_page(self, ordering, direction: str | None, cursor=None) -> tuple[int, list]:
+        """(bounded_count(), page(ordering, direction, cursor)) in one round trip."""
+        if self.number:
+            return self.bounded_count(), self.page(ordering, direction, cursor)
+        ((count,),), rows = read_together(
+            self._count_read(), self._page_read(ordering, direction, cursor)
+        )
+        return count, rows
+
+    def _count_read(self) -> Read:
         show_paid = self.show_paid
         open_only = not show_paid and not any(self.filters.values())
 
@@ -166,12 +221,9 @@ class ListReads:
             )
 
         key = ("count", show_paid, self._shape(), keyset.EXACT_COUNT_UP_TO)
-        ((count,),) = self._get(key, build).rows(**self._values())
-        return count
+        return Read(self._get(key, build), "rows", **self._values())
 
-    def page(self, ordering, direction: str | None, cursor=None, start: int = 0) -> list:
-        if self.number or (direction is None and start):
-            return self._orm_reads().page(ordering, direction, cursor, start)
+    def _page_read(self, ordering, direction: str | None, cursor) -> Read:
         show_paid, field = self.show_paid, ordering[0].lstrip("-")
 
         def build(**slots):
@@ -189,4 +241,4 @@ class ListReads:
         values = self._values()
         if direction:
             values.update(value=cursor[0], pk=cursor[1])
-        return self._get(key, build).instances(**values)
+        return Read(self._get(key, build), "records", **values)

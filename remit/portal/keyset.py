@@ -142,10 +142,9 @@ class QuerySetReads:
         return list(rows if direction else rows[start : start + PER_PAGE + 1])
 
 
-def _count(reads) -> tuple[int, bool]:
-    """(count, is it an estimate): exact up to EXACT_COUNT_UP_TO (a bounded COUNT that stops
+def _count(reads, bounded: int) -> tuple[int, bool]:
+    """(count, is it an estimate): exact up to EXACT_COUNT_UP_TO (`bounded`, a COUNT that stops
     there), the planner's estimate above it."""
-    bounded = reads.bounded_count()
     if bounded <= EXACT_COUNT_UP_TO:
         return bounded, False
     invoices = reads.queryset
@@ -184,22 +183,32 @@ def paginate(invoices, ordering: tuple[str, str], params) -> InvoicePage:
     reads = QuerySetReads(invoices) if isinstance(invoices, QuerySet) else invoices
     field = ordering[0].lstrip("-")
     number = _page_number(params.get("page"))
-    count, estimate = _count(reads)
     after = parse_cursor(field, params.get("after"))
     before = None if after else parse_cursor(field, params.get("before"))
-    if after:
-        rows = reads.page(ordering, "after", after)
+    direction, cursor = (
+        ("after", after) if after else ("before", before) if before else (None, None)
+    )
+    rows = None
+    count_and_page = getattr(reads, "count_and_page", None)  # one round trip (ListReads)
+    if count_and_page is not None and (direction or number == 1):
+        bounded, rows = count_and_page(ordering, direction, cursor)
+    else:
+        bounded = reads.bounded_count()
+    count, estimate = _count(reads, bounded)
+    if direction == "after":
+        rows = reads.page(ordering, "after", after) if rows is None else rows
         has_previous, has_next = True, len(rows) > PER_PAGE
         rows = rows[:PER_PAGE]
-    elif before:
-        rows = reads.page(ordering, "before", before)
+    elif direction == "before":
+        rows = reads.page(ordering, "before", before) if rows is None else rows
         has_previous, has_next = len(rows) > PER_PAGE, True
         rows = rows[:PER_PAGE][::-1]
         number = number if has_previous else 1
     else:  # page 1, or a page by number (OFFSET)
         if not estimate:
             number = min(number, max(1, -(-count // PER_PAGE)))
-        rows = reads.page(ordering, None, start=(number - 1) * PER_PAGE)
+        if rows is None:
+            rows = reads.page(ordering, None, start=(number - 1) * PER_PAGE)
         has_previous, has_next = number > 1, len(rows) > PER_PAGE
         rows = rows[:PER_PAGE]
     keep = {k: v for k, v in params.items() if k not in ("page", "after", "before")}

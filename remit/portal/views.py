@@ -27,14 +27,12 @@ def home(request):
     context = {"nav": "home"}
     if request.user.can_view_financials:
         today = timezone.localdate()
+        recent, summary = page_queries.home_reads(request.user, today)  # one round trip
         context.update(
             recent_invoices=mark_safe(
-                "\n".join(
-                    row.home_html()
-                    for row in invoice_rows(page_queries.recent_invoices(request.user), today)
-                )
+                "\n".join(row.home_html() for row in invoice_rows(recent, today))
             ),
-            summary=page_queries.balance_summary(request.user, today),
+            summary=summary,
             can_pay=payment_unavailable_reason(request.provider) is None,
         )
     return render(request, "portal/home.html", context)
@@ -92,18 +90,19 @@ SORT_HEADERS = (
 )
 
 
-def _invoice_of(request, pk: int):
-    """The user's invoice, with its organization: the user's own, already loaded (the access
-    helper only finds invoices of the user's organization), not a second query."""
-    invoice = page_queries.invoice_for(request.user, pk)
+def _invoice_page(request, pk: int, payments: bool = True):
+    """The user's invoice with its lines (and payments), read in one round trip, its organization
+    the user's own, already loaded (the access helper only finds invoices of the user's
+    organization), not a second query."""
+    invoice, lines, paid = page_queries.invoice_page(request.user, pk, payments=payments)
     invoice.organization = request.user.organization
-    return invoice
+    return invoice, lines, paid
 
 
 @require_GET
 @login_required
 def invoice_detail(request, pk: int):
-    invoice = _invoice_of(request, pk)
+    invoice, lines, payments = _invoice_page(request, pk)
     provider = request.provider
     unavailable = payment_unavailable_reason(provider)
     can_pay = not (unavailable or invoice_payable_problem(invoice) or invoice.payment_pending)
@@ -116,8 +115,8 @@ def invoice_detail(request, pk: int):
             "status_badge": badge_html(invoice.status_on(timezone.localdate())),
             "dates": (short_date(invoice.invoice_date), short_date(invoice.due_date)),
             "urls": detail_urls(invoice.pk),
-            "lines": page_queries.lines_of(invoice),
-            "payments": page_queries.payments_of(invoice),
+            "lines": lines,
+            "payments": payments,
             "can_pay": can_pay,
             "payment_note": unavailable if invoice_payable_problem(invoice) is None else None,
         },
@@ -127,8 +126,10 @@ def invoice_detail(request, pk: int):
 @require_GET
 @login_required
 def invoice_pdf(request, pk: int):
-    invoice = _invoice_of(request, pk)
-    pdf = cached_invoice_pdf(invoice, provider=request.provider, today=timezone.localdate())
+    invoice, lines, _ = _invoice_page(request, pk, payments=False)
+    pdf = cached_invoice_pdf(
+        invoice, provider=request.provider, today=timezone.localdate(), lines=lines
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
     return response

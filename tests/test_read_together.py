@@ -1,0 +1,138 @@
+"""remit/core/read_together.py: a page's independent reads in one round trip, each coming back as
+it would alone; and Prepared.records(), the rows a page only shows, without a model per row."""
+
+import datetime
+
+import pytest
+from django.db import DataError, connection, transaction
+from django.db.models import ExpressionWrapper, F, IntegerField, Value
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+
+from remit.billing import page_queries, selectors
+from remit.billing.access import invoices_for, visible_invoices
+from remit.billing.models import Invoice, InvoiceLine
+from remit.core.prepared import Prepared, Slot
+from remit.core.read_together import Read, read_together
+from tests.factories import make_invoice
+
+pytestmark = pytest.mark.django_db
+
+ORG = Slot(Invoice, "organization")
+by_org = Prepared(
+    lambda org: visible_invoices(org).only(*selectors.ROW_FIELDS).order_by("-id"), org=ORG
+)
+count_of = Prepared(lambda org: Invoice.objects.filter(organization_id=org).values("pk"), org=ORG)
+lines_by_id = Prepared(
+    lambda invoice: InvoiceLine.objects.filter(invoice_id=invoice).order_by("position"),
+    on_server=True,
+    invoice=Slot(Invoice, "id"),
+)
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def invoices(northwind, contoso):
+    made = [make_invoice(northwind, number=f"R-{n}", total=f"{10 + n}.00") for n in range(4)]
+    make_invoice(contoso, number="C-1")
+    return made
+
+
+def test_each_read_comes_back_as_it_would_alone(northwind, invoices):
+    org = northwind.pk
+    records, rows, lines = read_together(
+        Read(by_org, "records", org=org),
+        Read(count_of, "rows", org=org),
+        Read(lines_by_id, "instances", invoice=invoices[0].pk),
+    )
+    alone = by_org.instances(org=org)
+    assert [(r.pk, r.number, r.total, r.payment_pending) for r in records] == [
+        (i.pk, i.number, i.total, i.payment_pending) for i in alone
+    ]
+    assert rows == count_of.rows(org=org)
+    assert [(x.pk, x.description) for x in lines] == [
+        (x.pk, x.description) for x in lines_by_id.instances(invoice=invoices[0].pk)
+    ]
+    assert all(isinstance(x, InvoiceLine) for x in lines)
+    assert lines
+
+
+def test_on_postgresql_the_reads_are_one_round_trip():
+    if connection.vendor != "postgresql":
+        pytest.skip("pipeline mode is psycopg's")
+    with CaptureQueriesContext(connection) as captured:
+        read_together(Read(count_of, "rows", org=1), Read(lines_by_id, "instances", invoice=1))
+    (logged,) = captured.captured_queries
+    assert logged["sql"].count(";\n") == 1
+    assert 'FROM "billing_invoice"' in logged["sql"]
+    assert 'FROM "billing_invoiceline"' in logged["sql"]
+
+
+def test_a_read_by_key_is_prepared_on_the_server_an_organizations_is_not(northwind, invoices):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    for _ in range(3):
+        read_together(
+            Read(by_org, "records", org=northwind.pk),
+            Read(lines_by_id, "instances", invoice=invoices[0].pk),
+        )
+    prepared = _prepared_statements()
+    assert any('FROM "billing_invoiceline"' in s and "$1" in s for s in prepared)
+    assert not any('FROM "billing_invoice" ' in s for s in prepared)
+
+
+def test_a_failing_read_raises_as_the_orm_does_and_the_connection_goes_on(northwind, invoices):
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipeline's errors (SQLite divides by zero into NULL)")
+    zero = ExpressionWrapper(Value(1) / (F("id") - F("id")), output_field=IntegerField())
+    failing = Prepared(
+        lambda org: Invoice.objects.filter(organization_id=org).annotate(x=zero), org=ORG
+    )
+    with pytest.raises(DataError), transaction.atomic():
+        read_together(
+            Read(count_of, "rows", org=northwind.pk), Read(failing, "rows", org=northwind.pk)
+        )
+    assert (
+        read_together(Read(count_of, "rows", org=northwind.pk), Read(by_org, "records", org=0))[1]
+        == []
+    )
+
+
+def test_records_hold_the_selected_fields_and_annotations_and_are_read_only(northwind, invoices):
+    (first, *_) = by_org.records(org=northwind.pk)
+    assert first.pk == first.id == invoices[-1].pk
+    assert (first.number, first.currency, first.payment_pending) == ("R-3", "USD", False)
+    with pytest.raises(AttributeError):
+        first.number = "changed"
+    assert not hasattr(first, "memo")  # not selected: not read, not there
+    with_payer = Prepared(
+        lambda org: Invoice.objects.filter(organization_id=org).select_related("organization"),
+        org=ORG,
+    )
+    with pytest.raises(TypeError):
+        with_payer.records(org=northwind.pk)
+
+
+def test_home_and_the_invoice_page_read_what_their_reads_alone_would(manager, invoices, northwind):
+    today = datetime.date(2026, 3, 1)
+    recent, summary = page_queries.home_reads(manager, today)
+    assert [r.pk for r in recent] == [r.pk for r in page_queries.recent_invoices(manager)]
+    assert summary == selectors.balance_summary(invoices_for(manager), today)
+    invoice, lines, payments = page_queries.invoice_page(manager, invoices[0].pk)
+    assert invoice.pk == invoices[0].pk
+    assert payments == []
+    assert [x.pk for x in lines] == [x.pk for x in invoices[0].lines.all()]
+    assert all(line.invoice is invoice for line in lines)
+    assert page_queries.invoice_page(manager, invoices[0].pk, payments=False)[2] == []
+
+
+def test_another_organizations_invoice_is_a_404_and_its_lines_go_nowhere(manager, contoso):
+    theirs = make_invoice(contoso, number="C-2")
+    for pk in (theirs.pk, "nope", 2**70):
+        with pytest.raises(Http404):
+            page_queries.invoice_page(manager, pk)
