@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 from html import escape
 
+from django.template.defaultfilters import floatformat
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
@@ -158,3 +159,42 @@ def statement_item_rows(items) -> SafeString:
             for invoice in items
         )
     )
+
+
+def line_rows_html(lines, currency: str) -> SafeString:
+    """An invoice page's items, one `<tr>` each (as the template's loop wrote them: the quantity
+    as `floatformat:"-2"`, the money in the invoice's currency), or the "No items." row."""
+    if not lines:
+        return mark_safe('<tr><td colspan="4" class="muted">No items.</td></tr>')
+    return mark_safe(
+        "\n".join(
+            f'<tr><td class="cell--wide">{escape(line.description)}</td>'
+            f'<td class="num" data-label="Quantity">{floatformat(line.quantity, "-2")}</td>'
+            f'<td class="num" data-label="Unit Price">'
+            f"{escape(format_money(line.unit_price, currency))}</td>"
+            f'<td class="num" data-label="Amount">{escape(format_money(line.amount, currency))}</td>'
+            "</tr>"
+            for line in lines
+        )
+    )
+
+
+def totals_html(invoice) -> SafeString:
+    """The invoice page's totals table's rows: subtotal, tax, total, paid, and the amount due."""
+    currency = invoice.currency
+    rows = [
+        ("Subtotal", invoice.subtotal),
+        ("Tax", invoice.tax),
+        ("Total", invoice.total),
+        ("Amount Paid", invoice.amount_paid),
+    ]
+    cells = [
+        f'<tr><th scope="row">{label}</th><td class="num">'
+        f"{escape(format_money(value, currency))}</td></tr>"
+        for label, value in rows
+    ]
+    cells.append(
+        '<tr class="grand"><th scope="row">Amount Due</th><td class="num">'
+        f"{escape(format_money(invoice.amount_due, currency))}</td></tr>"
+    )
+    return mark_safe("\n".join(cells))

@@ -10,11 +10,18 @@ from django.views.decorators.http import require_GET
 from remit.billing import page_queries
 from remit.billing.pdf import cached_invoice_pdf
 from remit.core.formats import short_date
+from remit.core.money import format_money
 from remit.payments.services import invoice_payable_problem, payment_unavailable_reason
 from remit.portal import keyset
 from remit.portal.field_html import field_html, sort_header_html, widget_html
 from remit.portal.forms import InvoiceFilterForm
-from remit.portal.invoice_pages import badge_html, detail_urls, invoice_rows
+from remit.portal.invoice_pages import (
+    badge_html,
+    detail_urls,
+    invoice_rows,
+    line_rows_html,
+    totals_html,
+)
 
 INVOICES_PER_PAGE = keyset.PER_PAGE
 
@@ -115,7 +122,9 @@ def invoice_detail(request, pk: int):
             "status_badge": badge_html(invoice.status_on(timezone.localdate())),
             "dates": (short_date(invoice.invoice_date), short_date(invoice.due_date)),
             "urls": detail_urls(invoice.pk),
-            "lines": lines,
+            "line_rows": line_rows_html(lines, invoice.currency),
+            "totals": totals_html(invoice),
+            "amount_due": format_money(invoice.amount_due, invoice.currency),
             "payments": payments,
             "can_pay": can_pay,
             "payment_note": unavailable if invoice_payable_problem(invoice) is None else None,
