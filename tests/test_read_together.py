@@ -136,3 +136,18 @@ def test_another_organizations_invoice_is_a_404_and_its_lines_go_nowhere(manager
     for pk in (theirs.pk, "nope", 2**70):
         with pytest.raises(Http404):
             page_queries.invoice_page(manager, pk)
+
+
+def test_behind_pgbouncer_client_side_binding_reads_together_too(northwind, invoices, monkeypatch):
+    """PGBOUNCER=1 (remit/settings.py): no server-side binding, psycopg's client-binding cursors."""
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's cursors")
+    from psycopg import ClientCursor
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "cursor_factory", ClientCursor)
+    records, rows = read_together(
+        Read(by_org, "records", org=northwind.pk), Read(count_of, "rows", org=northwind.pk)
+    )
+    assert [r.number for r in records] == ["R-3", "R-2", "R-1", "R-0"]
+    assert len(rows) == 4
