@@ -58,4 +58,18 @@ def test_the_invoice_page_shows_its_items_and_totals_in_the_invoices_currency(
     ]:
         assert f'<th scope="row">{label}</th><td class="num">{amount}</td>' in page
     assert "<dt>Amount Due</dt><dd>1,034.50 EUR</dd>" in page
-    assert "$" not in page.split("<main")[1].split("Payment history")[0]
+    assert "$" not in page.split("<main")[1].split("</main>")[0]
+
+
+def test_the_payment_history_shows_each_payment_in_its_currency(as_manager, manager, northwind):
+    from remit.payments.models import PaymentAllocation
+    from tests.backoffice.conftest import make_payment
+
+    invoice = make_invoice(northwind, total="300.00")
+    type(invoice).objects.filter(pk=invoice.pk).update(currency="EUR")
+    payment = make_payment(invoice, manager, amount="120.00", currency="EUR")
+    PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=payment.amount)
+    page = as_manager.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
+    history = page.split("Payment history")[1]
+    assert '<td class="num" data-label="Amount">120.00 EUR' in history
+    assert "$" not in history.split("</main>")[0]

@@ -83,18 +83,21 @@ def test_home_reads_of_an_organization_without_invoices(other_manager):
 def test_an_invoice_its_lines_and_payments_are_the_orms(manager, invoice, northwind):
     payment = allocate(make_payment(invoice, manager), in_flight=False)
     allocate(make_payment(make_invoice(northwind), manager))  # another invoice's
-    got, expected = (
-        page_queries.invoice_for(manager, invoice.pk),
-        get_invoice_for(manager, invoice.pk),
+    expected = get_invoice_for(manager, invoice.pk)
+    same_rows(
+        [page_queries.invoice_for(manager, invoice.pk)],
+        [expected],
+        fields=("pk", *FIELDS, "payment_pending"),
     )
+    got, lines, payments = page_queries.invoice_page(manager, invoice.pk)  # one round trip
     same_rows([got], [expected], fields=("pk", *FIELDS, "payment_pending"))
-    lines = page_queries.lines_of(got)
     assert [(x.pk, x.description, x.amount) for x in lines] == [
         (x.pk, x.description, x.amount) for x in expected.lines.all()
     ]
     assert lines[0].invoice is got
-    (paid,) = page_queries.payments_of(got)
+    (paid,) = payments
     assert (paid.pk, paid.amount, paid.payer.email) == (payment.pk, payment.amount, manager.email)
+    assert page_queries.invoice_page(manager, invoice.pk, payments=False)[2] == []
 
 
 @pytest.mark.django_db

@@ -73,6 +73,44 @@ def test_on_postgresql_the_reads_are_one_round_trip():
     assert 'FROM "billing_invoiceline"' in logged["sql"]
 
 
+def _messages_sent(tmp_path, run) -> list[str]:
+    """The protocol messages libpq sent to PostgreSQL while `run()` ran (its trace, "F" lines)."""
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+    return [
+        line.split("\t")[2] for line in trace.read_text().splitlines() if line.startswith("F\t")
+    ]
+
+
+def test_the_reads_are_sent_before_one_sync_one_wait(tmp_path, northwind, invoices):
+    if connection.vendor != "postgresql":
+        pytest.skip("pipeline mode is psycopg's")
+    org = northwind.pk
+    sent = _messages_sent(
+        tmp_path,
+        lambda: read_together(
+            Read(by_org, "records", org=org),
+            Read(count_of, "rows", org=org),
+            Read(lines_by_id, "instances", invoice=invoices[0].pk),
+        ),
+    )
+    assert sent.count("Execute") == 3
+    assert sent.count("Sync") == 1  # one round trip: every statement sent before it
+    assert sent.index("Sync") > max(n for n, message in enumerate(sent) if message == "Execute")
+    alone = _messages_sent(tmp_path, lambda: (by_org.records(org=org), count_of.rows(org=org)))
+    assert alone.count("Sync") == 2  # what it saves: a round trip a read
+
+
 def test_a_read_by_key_is_prepared_on_the_server_an_organizations_is_not(northwind, invoices):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
@@ -101,6 +139,27 @@ def test_a_failing_read_raises_as_the_orm_does_and_the_connection_goes_on(northw
         read_together(Read(count_of, "rows", org=northwind.pk), Read(by_org, "records", org=0))[1]
         == []
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_read_outside_a_transaction_leaves_the_connection_usable(northwind, invoices):
+    """As a page runs its reads (autocommit): the first statement fails, the others are aborted
+    with it; the error is the ORM's, and the connection's next reads run."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipeline's errors (SQLite divides by zero into NULL)")
+    assert connection.get_autocommit()
+    zero = ExpressionWrapper(Value(1) / (F("id") - F("id")), output_field=IntegerField())
+    failing = Prepared(
+        lambda org: Invoice.objects.filter(organization_id=org).annotate(x=zero), org=ORG
+    )
+    with pytest.raises(DataError):
+        read_together(
+            Read(failing, "rows", org=northwind.pk), Read(count_of, "rows", org=northwind.pk)
+        )
+    records, rows = read_together(
+        Read(by_org, "records", org=northwind.pk), Read(count_of, "rows", org=northwind.pk)
+    )
+    assert len(records) == len(rows) == 4
 
 
 def test_records_hold_the_selected_fields_and_annotations_and_are_read_only(northwind, invoices):
@@ -139,15 +198,23 @@ def test_another_organizations_invoice_is_a_404_and_its_lines_go_nowhere(manager
 
 
 def test_behind_pgbouncer_client_side_binding_reads_together_too(northwind, invoices, monkeypatch):
-    """PGBOUNCER=1 (remit/settings.py): no server-side binding, psycopg's client-binding cursors."""
+    """PGBOUNCER=1 (remit/settings.py): psycopg's client-binding cursors, statements not prepared,
+    and Django's query log written from the cursor's own rendering of the SQL."""
     if connection.vendor != "postgresql":
         pytest.skip("psycopg's cursors")
     from psycopg import ClientCursor
 
     connection.ensure_connection()
     monkeypatch.setattr(connection.connection, "cursor_factory", ClientCursor)
-    records, rows = read_together(
-        Read(by_org, "records", org=northwind.pk), Read(count_of, "rows", org=northwind.pk)
-    )
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    monkeypatch.setattr(connection.features, "uses_server_side_binding", False)
+    with CaptureQueriesContext(connection) as captured:
+        records, lines = read_together(
+            Read(by_org, "records", org=northwind.pk),
+            Read(lines_by_id, "instances", invoice=invoices[0].pk),
+        )
     assert [r.number for r in records] == ["R-3", "R-2", "R-1", "R-0"]
-    assert len(rows) == 4
+    assert [x.pk for x in lines] == [x.pk for x in invoices[0].lines.all()]
+    (logged,) = captured.captured_queries
+    assert f'"organization_id" = {northwind.pk}' in logged["sql"]  # the values written in
+    assert f'"invoice_id" = {invoices[0].pk}' in logged["sql"]

@@ -45,6 +45,18 @@ def invoice_status(
     return InvoiceStatus.DUE
 
 
+def status_of(invoice, today: datetime.date) -> InvoiceStatus:
+    """invoice_status() of an Invoice, or of a record with its fields (Prepared.records): its
+    state, total, amount paid, due date and `payment_pending` annotation (False without it)."""
+    return invoice_status(
+        state=invoice.state,
+        amount_due=invoice.total - invoice.amount_paid,
+        due_date=invoice.due_date,
+        today=today,
+        payment_pending=getattr(invoice, "payment_pending", False),
+    )
+
+
 class Invoice(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -133,13 +145,7 @@ class Invoice(models.Model):
         return f"Invoice {self.number}"
 
     def status_on(self, today: datetime.date) -> InvoiceStatus:
-        return invoice_status(
-            state=self.state,
-            amount_due=self.total - self.amount_paid,
-            due_date=self.due_date,
-            today=today,
-            payment_pending=getattr(self, "payment_pending", False),
-        )
+        return status_of(self, today)
 
     @property
     def status(self) -> InvoiceStatus:

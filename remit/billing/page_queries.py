@@ -90,7 +90,8 @@ def invoice_for(user, pk) -> Invoice:
 def invoice_page(user, pk, payments: bool = True) -> tuple[Invoice, list[InvoiceLine], list]:
     """(invoice_for(user, pk), its lines, its payments — or [] without `payments`) in one round
     trip. The lines and payments are read by the id asked for, alongside the access check, and
-    dropped unread when the invoice is not the user's: a 404 as invoice_for gives."""
+    dropped when the invoice is not the user's: a 404 as invoice_for gives, nothing of theirs
+    returned."""
     check_can_view(user)
     pk = bigint_or_none(pk)
     if pk is None:
@@ -108,19 +109,6 @@ def invoice_page(user, pk, payments: bool = True) -> tuple[Invoice, list[Invoice
     for line in lines:
         line.invoice = invoice
     return invoice, lines, paid[0] if paid else []
-
-
-def lines_of(invoice: Invoice) -> list[InvoiceLine]:
-    """list(invoice.lines.all())"""
-    lines = _lines.instances(invoice=invoice.pk)
-    for line in lines:
-        line.invoice = invoice
-    return lines
-
-
-def payments_of(invoice: Invoice) -> list:
-    """The payments that paid part of `invoice`, newest first, with their payer."""
-    return _payments.instances(invoice=invoice.pk)
 
 
 # --- Reports > Invoices ---------------------------------------------------------------------------

@@ -6,7 +6,8 @@ side by side"). A `Prepared` query is written as an ordinary QuerySet, built onc
 connection with a sentinel value in place of each varying parameter (an organization id, a date, a
 cursor); the sentinels are found in the compiled parameters, and each later execution substitutes
 the real values there and runs the same SQL. So the SQL is exactly the ORM's, on PostgreSQL as on
-SQLite, and the rows come back through the ORM's own converters and `Model.from_db`.
+SQLite, and the rows come back through the ORM's own converters and `Model.from_db` (`instances()`),
+or as read-only records of the same values for a page that only shows them (`records()`).
 
     recent = Prepared(
         lambda org: Invoice.objects.filter(organization_id=org).order_by("-id")[:5],

@@ -14,8 +14,8 @@ round trip for a page's reads"). Logged and wrapped as one query, the statements
 remit/core/batch.py logs its writes. Elsewhere (SQLite) the reads run one after another.
 
 Only for reads that do not depend on each other's answers: the invoice page reads its lines by
-the id in the URL alongside the invoice itself, and throws them away when the invoice is not the
-user's (a 404 either way)."""
+the id in the URL alongside the invoice itself, and drops them when the invoice is not the
+user's (a 404 either way; page_queries.invoice_page)."""
 
 from __future__ import annotations
 
@@ -78,13 +78,14 @@ class _Pipeline:
         self.logged = (sql, params)
         cursors = []
         try:
-            with self.pg_connection.pipeline() as pipeline:
+            # Leaving the block sends the one Sync and takes every answer (a sync() inside it
+            # would be a second round trip: psycopg's exit always syncs).
+            with self.pg_connection.pipeline():
                 for statement, statement_params, prepare in self.statements:
                     cursor = self.pg_connection.cursor()
                     cursors.append(cursor)
                     cursor.execute(statement, statement_params, prepare=True if prepare else None)
-                pipeline.sync()
-                self.results = [cursor.fetchall() for cursor in cursors]
+            self.results = [cursor.fetchall() for cursor in cursors]
         finally:
             for cursor in cursors:
                 cursor.close()

@@ -17,7 +17,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from remit.billing.models import InvoiceStatus, invoice_status
+from remit.billing.models import InvoiceStatus, status_of
 from remit.core.formats import short_date
 from remit.core.money import format_money
 
@@ -111,18 +111,11 @@ def detail_url_pattern() -> str:
 
 
 def invoice_rows(invoices, today: datetime.date) -> list[InvoiceRow]:
-    """The rows of `invoices`: Invoice instances, or the records of page_queries' reads (the
-    same attributes; Invoice.status_on's status computed here from them)."""
+    """The rows of `invoices`: Invoice instances, or the records of page_queries' reads."""
     url = detail_url_pattern()
     rows = []
     for invoice in invoices:
-        status = invoice_status(
-            state=invoice.state,
-            amount_due=invoice.total - invoice.amount_paid,
-            due_date=invoice.due_date,
-            today=today,
-            payment_pending=getattr(invoice, "payment_pending", False),
-        )
+        status = status_of(invoice, today)
         rows.append(
             InvoiceRow(
                 pk=invoice.pk,

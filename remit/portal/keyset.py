@@ -68,7 +68,7 @@ def beyond(field: str, descending: bool, value, pk: int):
 
 @dataclass
 class InvoicePage:
-    rows: list[Invoice]
+    rows: list  # Invoice instances, or page_queries' records (Prepared.records)
     number: int
     count: int
     count_is_estimate: bool
