@@ -54,7 +54,7 @@ def read_together(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> list:
         compiled.append(query)
         statements.append((query.sql, params, prepare and read.prepared.on_server))
     connection.ensure_connection()
-    pipeline = _Pipeline(connection.connection, statements)
+    pipeline = _Pipeline(connection, statements)
     with connection._prepare_cursor(pipeline) as cursor:
         cursor.execute(
             ";\n".join(sql for sql, _, _ in statements),
@@ -70,8 +70,11 @@ class _Pipeline:
     """The DB-API cursor under Django's CursorWrapper (its error translation, execute wrappers
     and query log) whose execute() sends the statements in one pipeline and keeps their rows."""
 
-    def __init__(self, pg_connection, statements):
-        self.pg_connection, self.statements = pg_connection, statements
+    def __init__(self, connection, statements):
+        # Each statement's cursor is made as Django makes its own (create_cursor: the time zone
+        # its timestamps are read in), on the connection's psycopg connection.
+        self.connection, self.pg_connection = connection, connection.connection
+        self.statements = statements
         self.results: list = []
 
     def execute(self, sql, params=None):
@@ -82,7 +85,7 @@ class _Pipeline:
             # would be a second round trip: psycopg's exit always syncs).
             with self.pg_connection.pipeline():
                 for statement, statement_params, prepare in self.statements:
-                    cursor = self.pg_connection.cursor()
+                    cursor = self.connection.create_cursor()
                     cursors.append(cursor)
                     cursor.execute(statement, statement_params, prepare=True if prepare else None)
             self.results = [cursor.fetchall() for cursor in cursors]
