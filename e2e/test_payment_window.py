@@ -261,3 +261,21 @@ def test_the_country_reads_in_full_at_both_widths(page, paying):
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         assert country.evaluate(TEXT_FITS), f"'United States' is cut off at {width}px"
+
+
+def test_the_card_fields_are_named_while_they_load(page, paying):
+    """A field Collect.js has put in but not yet loaded (its iframe's page held back here) is
+    already named for screen readers; axe checked pages right after a decline, when the new
+    fields were still loading, and found them nameless."""
+    page.route("**/token/inline.php*", lambda route: None)  # never answered: the frames stay blank
+    sign_in(page, "manager@northwind.example")
+    open_invoice(page, "NW-1001")
+    open_window(page)
+    number = page.locator("iframe#CollectJSccnumber")
+    expect(number).to_have_attribute("title", re.compile("card number", re.IGNORECASE))
+    expect(number).to_have_attribute("aria-labelledby", "label-ccnumber")
+    for field in ("ccexp", "cvv"):
+        expect(page.locator(f"iframe#CollectJS{field}")).to_have_attribute(
+            "aria-labelledby", f"label-{field}"
+        )
+    expect(page.locator("form[data-hosted-ready]")).to_have_count(0)  # still loading

@@ -59,6 +59,16 @@
     }
   }
 
+  function label(box) {
+    // Collect.js gives the iframe no title; screen readers announce this one.
+    var iframe = box.querySelector("iframe");
+    if (!iframe || iframe.hasAttribute("aria-labelledby")) return;
+    var name = box.getAttribute("data-hosted-field");
+    iframe.title = box.querySelector(".hosted-input").getAttribute("data-title");
+    iframe.setAttribute("aria-labelledby", "label-" + name);
+    iframe.setAttribute("aria-describedby", "help-" + name + " error-" + name);
+  }
+
   function setUp(form) {
     var kind = form.getAttribute("data-hosted-fields");
     if (!window.CollectJS) {
@@ -74,6 +84,9 @@
         title: input.getAttribute("data-title"),
         placeholder: name === "ccexp" ? "MM / YY" : "",
       };
+      // Named as soon as Collect.js puts its iframe in, not only once the fields are available:
+      // a screen reader (or axe) that reaches the field while it loads hears its name too.
+      new MutationObserver(function () { label(box); }).observe(box, { childList: true, subtree: true });
     });
     window.CollectJS.configure({
       variant: "inline",
@@ -81,15 +94,7 @@
       fields: fields,
       timeoutDuration: TIMEOUT_MS,
       fieldsAvailableCallback: function () {
-        form.querySelectorAll("[data-hosted-field]").forEach(function (box) {
-          var name = box.getAttribute("data-hosted-field");
-          var iframe = box.querySelector("iframe");
-          if (!iframe) return;
-          // Collect.js gives the iframe no title; screen readers announce this one.
-          iframe.title = box.querySelector(".hosted-input").getAttribute("data-title");
-          iframe.setAttribute("aria-labelledby", "label-" + name);
-          iframe.setAttribute("aria-describedby", "help-" + name + " error-" + name);
-        });
+        form.querySelectorAll("[data-hosted-field]").forEach(label);
         form.setAttribute("data-hosted-ready", "");
       },
       validationCallback: function (field, valid, message) {
