@@ -172,21 +172,13 @@ class WriteBatch:
             cursor.execute(";\n".join(s for s, _ in statements), params)
 
 
-class _Pipeline:
-    """The DB-API cursor under a Django CursorWrapper whose execute() sends the batch's statements
-    in psycopg's pipeline mode: each its own statement in PostgreSQL's extended protocol (bound and
-    prepared on the server: writes by key, one plan fits every row), all sent before one wait for
-    the answers. Errors arrive at the pipeline's end, inside the wrapper's database-error
-    translation (an IntegrityError as any save raises it)."""
+class PipelineCursor:
+    """A DB-API cursor for Django's CursorWrapper (its error translation, execute wrappers and
+    query log) whose execute() sends several statements in psycopg's pipeline mode; logged as
+    one query, the statements joined. Subclasses set `logged` in execute()."""
 
     def __init__(self, pg_connection, statements):
         self.pg_connection, self.statements = pg_connection, statements
-
-    def execute(self, sql, params=None):
-        self.logged = (sql, params)  # the joined statements, for _query
-        with self.pg_connection.pipeline(), self.pg_connection.cursor() as cursor:
-            for statement, statement_params in self.statements:
-                cursor.execute(statement, statement_params, prepare=True)
 
     @property
     def _query(self):
@@ -198,6 +190,19 @@ class _Pipeline:
 
     def close(self):
         pass
+
+
+class _Pipeline(PipelineCursor):
+    """The batch's statements, each its own statement in PostgreSQL's extended protocol (bound
+    and prepared on the server: writes by key, one plan fits every row), all sent before one
+    wait for the answers. Errors arrive at the pipeline's end, inside the wrapper's
+    database-error translation (an IntegrityError as any save raises it)."""
+
+    def execute(self, sql, params=None):
+        self.logged = (sql, params)  # the joined statements, for _query
+        with self.pg_connection.pipeline(), self.pg_connection.cursor() as cursor:
+            for statement, statement_params in self.statements:
+                cursor.execute(statement, statement_params, prepare=True)
 
 
 def _pipelined_cursor(connection, statements):

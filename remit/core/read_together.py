@@ -19,10 +19,9 @@ user's (a 404 either way; page_queries.invoice_page)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from remit.core.batch import PipelineCursor
 from remit.core.prepared import Prepared, prepares_on_server
 
 
@@ -66,15 +65,15 @@ def read_together(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> list:
     ]
 
 
-class _Pipeline:
-    """The DB-API cursor under Django's CursorWrapper (its error translation, execute wrappers
-    and query log) whose execute() sends the statements in one pipeline and keeps their rows."""
+class _Pipeline(PipelineCursor):
+    """The reads' statements in one pipeline (remit/core/batch.py's PipelineCursor), their rows
+    kept in `results`."""
 
     def __init__(self, connection, statements):
         # Each statement's cursor is made as Django makes its own (create_cursor: the time zone
         # its timestamps are read in), on the connection's psycopg connection.
-        self.connection, self.pg_connection = connection, connection.connection
-        self.statements = statements
+        super().__init__(connection.connection, statements)
+        self.connection = connection
         self.results: list = []
 
     def execute(self, sql, params=None):
@@ -92,14 +91,3 @@ class _Pipeline:
         finally:
             for cursor in cursors:
                 cursor.close()
-
-    @property
-    def _query(self):
-        """What Django's debug log reads off a client-binding cursor (PgBouncer's settings)."""
-        from psycopg import ClientCursor
-
-        with ClientCursor(self.pg_connection) as cursor:
-            return SimpleNamespace(query=cursor.mogrify(*self.logged).encode())
-
-    def close(self):
-        pass
