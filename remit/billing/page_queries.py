@@ -54,21 +54,9 @@ def _payments_of(invoice):
 _payments = Prepared(_payments_of, on_server=True, invoice=Slot(Invoice, "id"))
 
 
-def recent_invoices(user) -> list:
-    """selectors.recent_invoices(invoices_for(user)), as records (Prepared.records)"""
-    check_can_view(user)
-    return _recent.records(org=user.organization_id)
-
-
-def balance_summary(user, today: datetime.date) -> dict:
-    """selectors.balance_summary(invoices_for(user), today)"""
-    check_can_view(user)
-    (row,) = _balance.rows(org=user.organization_id, today=today)
-    return dict(zip(selectors.BALANCE_KEYS, row, strict=True))
-
-
 def home_reads(user, today: datetime.date) -> tuple[list, dict]:
-    """(recent_invoices(user), balance_summary(user, today)) in one round trip."""
+    """Home's reads in one round trip: (selectors.recent_invoices(invoices_for(user)) as records
+    (Prepared.records), selectors.balance_summary(invoices_for(user), today))."""
     check_can_view(user)
     org = user.organization_id
     recent, (row,) = read_together(
@@ -175,7 +163,7 @@ class ListReads:
     def bounded_count(self) -> int:
         if self.number:
             return self._orm_reads().bounded_count()
-        (((count,),),) = read_together(self._count_read())
+        ((count,),) = self._count_read().run()
         return count
 
     def page(self, ordering, direction: str | None, cursor=None, start: int = 0) -> list:
@@ -183,8 +171,7 @@ class ListReads:
         search by number or a page by OFFSET."""
         if self.number or (direction is None and start):
             return self._orm_reads().page(ordering, direction, cursor, start)
-        (rows,) = read_together(self._page_read(ordering, direction, cursor))
-        return rows
+        return self._page_read(ordering, direction, cursor).run()
 
     def count_and_page(self, ordering, direction: str | None, cursor=None) -> tuple[int, list]:
         """(bounded_count(), page(ordering, direction, cursor)) in one round trip."""

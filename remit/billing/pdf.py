@@ -67,14 +67,13 @@ def _values(obj) -> list:
 
 
 def cached_invoice_pdf(
-    invoice: Invoice, *, provider: Provider, today: datetime.date, lines: list | None = None
+    invoice: Invoice, *, lines: list, provider: Provider, today: datetime.date
 ) -> bytes:
     """invoice_pdf(), kept in Django's cache: drawing a PDF is most of the page's time, and the
     same invoice is downloaded again and again. The key is a digest of everything the document is
     drawn from — every column of the invoice, its lines, its organization and the provider, and
     the status it shows today — so any change gives a new key, never a stale document. `lines`:
-    the invoice's lines, when the caller has read them (page_queries.invoice_page)."""
-    lines = list(invoice.lines.all()) if lines is None else lines
+    the invoice's lines, read with it (page_queries.invoice_page)."""
     status = invoice.status_on(today)
     inputs = (
         _values(invoice),

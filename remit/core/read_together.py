@@ -32,6 +32,10 @@ class Read:
         assert kind in ("instances", "records", "rows"), kind
         self.prepared, self.kind, self.values = prepared, kind, values
 
+    def run(self):
+        """This read alone, as its method returns it."""
+        return getattr(self.prepared, self.kind)(**self.values)
+
     def result(self, compiled, rows):
         rows = Prepared.converted(compiled, rows)
         if self.kind == "rows":
@@ -44,7 +48,7 @@ class Read:
 def read_together(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> list:
     connection = connections[using]
     if connection.vendor != "postgresql" or len(reads) < 2:
-        return [getattr(read.prepared, read.kind)(**read.values) for read in reads]
+        return [read.run() for read in reads]
     prepare = prepares_on_server(connection)
     statements, compiled = [], []
     for read in reads:

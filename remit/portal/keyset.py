@@ -188,27 +188,26 @@ def paginate(invoices, ordering: tuple[str, str], params) -> InvoicePage:
     direction, cursor = (
         ("after", after) if after else ("before", before) if before else (None, None)
     )
-    rows = None
     count_and_page = getattr(reads, "count_and_page", None)  # one round trip (ListReads)
     if count_and_page is not None and (direction or number == 1):
         bounded, rows = count_and_page(ordering, direction, cursor)
-    else:
-        bounded = reads.bounded_count()
+    else:  # a page by number: the count clamps the number before the page is read
+        bounded, rows = reads.bounded_count(), None
     count, estimate = _count(reads, bounded)
+    if direction is None and not estimate:
+        number = min(number, max(1, -(-count // PER_PAGE)))
+    if rows is None:
+        rows = reads.page(
+            ordering, direction, cursor, start=0 if direction else (number - 1) * PER_PAGE
+        )
     if direction == "after":
-        rows = reads.page(ordering, "after", after) if rows is None else rows
         has_previous, has_next = True, len(rows) > PER_PAGE
         rows = rows[:PER_PAGE]
     elif direction == "before":
-        rows = reads.page(ordering, "before", before) if rows is None else rows
         has_previous, has_next = len(rows) > PER_PAGE, True
         rows = rows[:PER_PAGE][::-1]
         number = number if has_previous else 1
     else:  # page 1, or a page by number (OFFSET)
-        if not estimate:
-            number = min(number, max(1, -(-count // PER_PAGE)))
-        if rows is None:
-            rows = reads.page(ordering, None, start=(number - 1) * PER_PAGE)
         has_previous, has_next = number > 1, len(rows) > PER_PAGE
         rows = rows[:PER_PAGE]
     keep = {k: v for k, v in params.items() if k not in ("page", "after", "before")}

@@ -86,7 +86,7 @@
       };
       // Named as soon as Collect.js puts its iframe in, not only once the fields are available:
       // a screen reader (or axe) that reaches the field while it loads hears its name too.
-      new MutationObserver(function () { label(box); }).observe(box, { childList: true, subtree: true });
+      new MutationObserver(function () { label(box); }).observe(input, { childList: true, subtree: true });
     });
     window.CollectJS.configure({
       variant: "inline",
